@@ -1,0 +1,61 @@
+// Package storage is the gateway's embedded store: workspaces, users,
+// sessions, API keys, devices, messages, the event log and engine state, in
+// one pebble database.
+//
+// # Durability and atomicity
+//
+// Every write a client is told about is committed with pebble.Sync; a write
+// that touches several records (a record and its indexes, an account, a
+// device with its key, a device's deletion) is one batch, so it is stored
+// whole or not at all. Only TouchKeys (last-used times) and the lazy
+// deletion of expired sessions skip the sync.
+//
+// Pebble has no transactions. Writes whose correctness depends on what is
+// stored (ID allocation, uniqueness of e-mails, device names and key
+// hashes) run under one mutex of the DB, and all writers live in this
+// process. A device's messages and a workspace's events each have a single
+// writer (the device's and the workspace's actor).
+//
+// # Keyspace
+//
+// Keys are built and parsed only in keys.go. Integers in keys are 8-byte
+// big-endian, so that byte order is numeric order; hashes are 32 raw bytes;
+// a string part is always last. Record values are one schema-version byte
+// followed by the record's JSON (codec.go); index values and counters are
+// raw big-endian integers.
+//
+//	prefix  key parts                value                               owner
+//	fv      (none)                   format version (uint64)             migrate.go
+//	sq/     sequence name            last ID allocated (uint64)          storage.go
+//	ws/     workspace ID             Workspace                           account.go
+//	us/     user ID                  User                                account.go
+//	ue/     e-mail (lower-cased)     user ID                             account.go
+//	se/     token hash               Session (hash is the key)           session.go
+//	ak/     key ID                   APIKey, with its hash               apikey.go
+//	ah/     key hash                 key ID                              apikey.go
+//	aw/     workspace ID, key ID     (empty)                             apikey.go
+//	dv/     device ID                Device                              device.go
+//	dn/     workspace ID, name       device ID                           device.go
+//	dw/     workspace ID, device ID  (empty)                             device.go
+//	ms/     workspace ID, msg id     Message                             message.go
+//	md/     device ID, msg id        workspace ID                        message.go
+//	mw/     device ID, WhatsApp id   workspace ID, then msg id           message.go
+//	mq/     device ID, msg id        workspace ID (while "queued")       message.go
+//	ev/     workspace ID, seq        Event                               event.go
+//	es/     device ID                engine state, opaque bytes          enginestate.go
+//	wa/     (raw, see storage/wastore) whatsmeow's store (raw Namespace)   rawkv.go, storage/wastore
+//
+// The wa/ prefix is handed out whole as a Namespace (rawkv.go): raw keys
+// and values that storage/wastore builds, versions and documents itself.
+//
+// Message ids are time-ordered (NewMessageID), so a prefix scan of ms/ or
+// md/ in reverse lists messages newest first, and of mq/ forwards yields a
+// device's queue oldest first.
+//
+// # Formats
+//
+// The fv key holds the database's format version, written when the database
+// is created. Open refuses a database from a newer build (ErrFormatTooNew)
+// and upgrades an older one with the ordered steps in migrate.go, each
+// committed with its new version.
+package storage
