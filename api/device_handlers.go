@@ -151,7 +151,7 @@ type updateDeviceRequest struct {
 // updateDevice changes a device's name, rate limit or pacing profile;
 // fields left out stay as they are.
 func (s *Server) updateDevice(c *fiber.Ctx) error {
-	d, err := s.deviceParam(c)
+	d, err := s.ownedDeviceParam(c)
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (s *Server) updateDevice(c *fiber.Ctx) error {
 
 // deleteDevice logs the device out and deletes it with its key and messages.
 func (s *Server) deleteDevice(c *fiber.Ctx) error {
-	d, err := s.deviceParam(c)
+	d, err := s.ownedDeviceParam(c)
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ type regeneratedDeviceKeyDTO struct {
 // regenerateDeviceKey replaces the device's key; the old one stops working
 // at once and the new one is shown this once.
 func (s *Server) regenerateDeviceKey(c *fiber.Ctx) error {
-	d, err := s.deviceParam(c)
+	d, err := s.ownedDeviceParam(c)
 	if err != nil {
 		return err
 	}

@@ -323,6 +323,20 @@ func (s *Server) visibleDevice(c *fiber.Ctx, p *principal, id int64) (storage.De
 	return d, nil
 }
 
+// ownedDeviceParam is deviceParam for changes only the workspace may make
+// (rename, rate limit, delete, new key): a device key gets 404 for another
+// device, as everywhere, and 403 for its own.
+func (s *Server) ownedDeviceParam(c *fiber.Ctx) (storage.Device, error) {
+	d, err := s.deviceParam(c)
+	if err != nil {
+		return d, err
+	}
+	if principalOf(c).Kind == principalDevice {
+		return storage.Device{}, errDeviceKeyForbidden
+	}
+	return d, nil
+}
+
 // deviceParam resolves the {id} path parameter to a visible device. A
 // non-numeric id names no device.
 func (s *Server) deviceParam(c *fiber.Ctx) (storage.Device, error) {

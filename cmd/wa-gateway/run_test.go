@@ -269,8 +269,22 @@ func TestCoreFlow(t *testing.T) {
 	created := g.must(201, "POST", "/api/devices", key, map[string]any{"name": "primary", "engine": "sim"})
 	dev := created["device"].(map[string]any)
 	id := dev["id"]
-	if dk, _ := created["deviceApiKey"].(string); !strings.HasPrefix(dk, "dev_") {
+	devKey, _ := created["deviceApiKey"].(string)
+	if !strings.HasPrefix(devKey, "dev_") {
 		t.Fatalf("device key %q", created["deviceApiKey"])
+	}
+	// A device key may use its device but not raise its own limits or delete it.
+	for _, c := range []struct{ method, path string }{
+		{"PATCH", fmt.Sprintf("/api/devices/%v", id)},
+		{"DELETE", fmt.Sprintf("/api/devices/%v", id)},
+		{"POST", fmt.Sprintf("/api/devices/%v/regenerate-key", id)},
+	} {
+		if r := g.call(c.method, c.path, devKey, map[string]any{"rateLimit": map[string]any{"limit": 1000, "windowSeconds": 1}}); r.status != 403 || r.errCode() != "forbidden" {
+			t.Fatalf("%s %s with the device key: %d %v", c.method, c.path, r.status, r.body)
+		}
+	}
+	if d := g.must(200, "GET", fmt.Sprintf("/api/devices/%v", id), devKey, nil); d["rateLimit"].(map[string]any)["limit"] != float64(30) {
+		t.Fatalf("device key changed its rate limit: %v", d)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
