@@ -20,8 +20,9 @@ run: build
 test:
 	$(GO) test -race -count=1 ./...
 
-bench:
-	$(GO) run ./cmd/wa-bench $(BENCHFLAGS)
+# Measures a real gateway process; add BENCHFLAGS='-out bench/latest.md' to keep the table.
+bench: build
+	$(GO) run ./cmd/wa-bench -gateway $(BIN) $(BENCHFLAGS)
 
 # Runs each fuzz target briefly (FUZZTIME each).
 fuzz:

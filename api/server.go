@@ -100,6 +100,7 @@ type Server struct {
 	// Serve has registered, and a Serve that starts late would never end.
 	mu        sync.Mutex
 	listeners []net.Listener
+	conns     *connTracker
 }
 
 // New builds the server; it serves nothing until Serve. Shutdown must be
@@ -136,6 +137,7 @@ func New(cfg Config) (*Server, error) {
 		throttle:  auth.NewThrottle(time.Now),
 		usage:     newKeyUsage(cfg.DB, cfg.Logger),
 		streams:   newStreamRegistry(),
+		conns:     newConnTracker(),
 		now:       time.Now,
 		heartbeat: sseHeartbeat,
 	}
@@ -193,7 +195,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
-	if err := s.app.Listener(ln); err != nil {
+	if err := s.app.Listener(s.conns.listener(ln)); err != nil {
 		return fmt.Errorf("api: serve: %w", err)
 	}
 	return nil
@@ -215,6 +217,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.streams.cut()
 		}
 		cancel()
+		// Requests in flight finish; connections that never sent one are not
+		// waited for (fasthttp would wait for their read timeout).
+		s.conns.closeUnused()
 		var errs []error
 		if err := s.app.ShutdownWithContext(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("api: shutdown: %w", err))
