@@ -32,6 +32,10 @@ func (s *Server) routes() []route {
 		{fiber.MethodPost, "/auth/logout", public, s.logout},
 
 		{fiber.MethodGet, "/api/openapi.json", public, s.openAPIDocument},
+		{fiber.MethodGet, "/api/docs", public, s.apiExplorer},
+		{fiber.MethodGet, "/api/docs/:file", public, s.apiExplorer},
+		{fiber.MethodGet, "/llms.txt", public, s.llmsTxt},
+		{fiber.MethodGet, "/llms-full.txt", public, s.llmsFullTxt},
 
 		{fiber.MethodGet, "/api/auth/me", anyCaller, s.me},
 		{fiber.MethodPost, "/api/auth/rotate-key", anyCaller, s.rotateKey},

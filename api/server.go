@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,6 +83,7 @@ type Server struct {
 	usage      *keyUsage
 	streams    *streamRegistry
 	openapi    []byte
+	llmsFull   func() ([]byte, error) // llms.txt + the reference, built on first use
 	publicHost string
 	now        func() time.Time
 	heartbeat  time.Duration
@@ -157,6 +159,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.openapi = spec
+	s.llmsFull = sync.OnceValues(func() ([]byte, error) {
+		ref, err := renderReference(spec)
+		return append(slices.Clone(llmsTxt), ref...), err
+	})
 
 	s.app = fiber.New(fiber.Config{
 		// Handlers hand request values to actors that outlive the request;

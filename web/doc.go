@@ -1,0 +1,6 @@
+// Package web holds the files the gateway serves to browsers, embedded in
+// the binary: the interactive API explorer (Swagger UI, from the
+// swagger-ui-dist package, Apache-2.0, LICENSE and NOTICE beside it) and,
+// as it grows, the dashboard. It has no Go dependencies beyond the
+// standard library; the api package mounts what it exposes.
+package web
