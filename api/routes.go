@@ -36,6 +36,8 @@ func (s *Server) routes() []route {
 		{fiber.MethodGet, "/api/docs/:file", public, s.apiExplorer},
 		{fiber.MethodGet, "/llms.txt", public, s.llmsTxt},
 		{fiber.MethodGet, "/llms-full.txt", public, s.llmsFullTxt},
+		{fiber.MethodGet, "/", public, s.dashboard},
+		{fiber.MethodGet, "/assets/:file", public, s.dashboardAsset},
 
 		{fiber.MethodGet, "/api/auth/me", anyCaller, s.me},
 		{fiber.MethodPost, "/api/auth/rotate-key", anyCaller, s.rotateKey},
