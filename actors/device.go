@@ -53,11 +53,23 @@ type deviceActor struct {
 	limiter *pacing.Limiter
 	qr      *QRCode
 
-	sending   string         // id of the message in flight, "" when none
-	attempts  map[string]int // transport failures per message
-	failures  int            // reconnect attempts since the last Connected
+	sending   string          // id of the message in flight, "" when none
+	inflight  pacing.Outgoing // the message in flight, as the pacer saw it
+	attempts  map[string]int  // transport failures per message
+	failures  int             // reconnect attempts since the last Connected
 	reconnect *time.Timer
 	deleted   bool
+
+	// Pacing (device_pacing.go): the pacer, its one timer and the
+	// generation that tells the current timer's firing from a stale one,
+	// the presence shown, the message whose number is being checked, and
+	// the chats known to have history.
+	pacer     *pacing.Pacer
+	paceTimer *time.Timer
+	paceGen   uint64
+	presence  shownPresence
+	checking  string
+	known     map[string]bool
 }
 
 func newDeviceActor(g *Gateway, d storage.Device) *deviceActor {
@@ -77,11 +89,19 @@ func (a *deviceActor) Receive(ctx actor.Context) {
 	case engineEvent:
 		if m.gen == a.gen && !a.deleted {
 			a.onEngineEvent(ctx, m.ev)
+			a.paceEngineEvent(ctx, m.ev)
 		}
 	case sendDone:
 		a.onSendDone(ctx, m)
+	case checkDone:
+		a.onCheckDone(ctx, m)
 	case pump:
 		a.pump(ctx)
+	case paceDue:
+		if m.gen == a.paceGen {
+			a.paceTimer = nil
+			a.pump(ctx)
+		}
 	case reconnect:
 		if m.gen == a.gen && !a.deleted && a.dev.WantOnline {
 			a.connect(ctx)
@@ -111,6 +131,7 @@ func (a *deviceActor) started(ctx actor.Context) {
 	}
 	a.dev = d
 	a.limiter = pacing.NewLimiter(a.rate())
+	a.initPacer()
 
 	eng, ok := a.g.engines[d.Engine]
 	if !ok {
@@ -150,6 +171,7 @@ func (a *deviceActor) rate() pacing.Rate {
 
 func (a *deviceActor) closeSession() {
 	a.stopReconnect()
+	a.stopPaceTimer()
 	if a.sess != nil {
 		a.sess.Close()
 		a.sess = nil
@@ -180,8 +202,18 @@ func (a *deviceActor) command(ctx actor.Context, msg any) {
 		r = a.cmdSandbox(m)
 	case cmdSend:
 		r = a.cmdSend(ctx, m.req)
+	case cmdSession:
+		r = a.cmdSession()
+	case cmdMediaFile:
+		r = a.cmdMediaFile(m)
+	case cmdChatRead:
+		r = a.cmdChatRead(m.chat)
 	case cmdUpdate:
-		r = a.cmdUpdate(m.patch)
+		r = a.cmdUpdate(ctx, m.patch)
+	case cmdQueue:
+		r = a.cmdQueue(m.limit)
+	case cmdCancel:
+		r = a.cmdCancel(ctx, m.msgID)
 	case cmdDelete:
 		r = a.cmdDelete(ctx)
 	default:
@@ -278,7 +310,7 @@ func (a *deviceActor) cmdSandbox(m cmdSandbox) reply {
 	return reply{err: engineError(err)}
 }
 
-func (a *deviceActor) cmdUpdate(p DevicePatch) reply {
+func (a *deviceActor) cmdUpdate(ctx actor.Context, p DevicePatch) reply {
 	next := a.dev
 	if p.Name != nil {
 		next.Name = *p.Name
@@ -286,8 +318,15 @@ func (a *deviceActor) cmdUpdate(p DevicePatch) reply {
 	if p.RateLimit != nil {
 		next.RateLimit = *p.RateLimit
 	}
-	if p.Pacing != nil {
-		next.Pacing = *p.Pacing
+	var settings pacing.Settings
+	if len(p.Pacing) > 0 {
+		var err error
+		if settings, err = a.pacer.Settings().Apply(p.Pacing); err != nil {
+			return reply{err: err}
+		}
+		if next.Pacing, next.PacingSettings, err = storedPacing(settings); err != nil {
+			return reply{err: err}
+		}
 	}
 	if err := a.g.db.PutDevice(next); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
@@ -298,6 +337,12 @@ func (a *deviceActor) cmdUpdate(p DevicePatch) reply {
 	a.dev = next
 	if p.RateLimit != nil {
 		a.limiter.SetRate(a.rate(), time.Now())
+	}
+	if len(p.Pacing) > 0 {
+		if err := a.pacer.SetSettings(settings); err != nil {
+			return reply{err: err} // Apply validated them: not reached
+		}
+		ctx.Send(a.self, pump{}) // the new settings may let a message go now
 	}
 	return reply{val: a.dev}
 }

@@ -16,8 +16,7 @@ func (a *deviceActor) onEngineEvent(ctx actor.Context, ev engine.Event) {
 	switch e := ev.(type) {
 	case engine.QR:
 		a.qr = &QRCode{Code: e.Code, ExpiresAt: e.ExpiresAt.UTC()}
-		a.setStatus(ctx, StatusScanQR, "")
-		a.emit(ctx, EventDeviceQR, deviceQRData{Code: e.Code, ExpiresAt: e.ExpiresAt.UTC()})
+		a.setStatus(ctx, StatusScanQR, "", a.event(EventDeviceQR, qrData(e.Code, e.ExpiresAt))...)
 	case engine.QRTimeout:
 		a.qr = nil
 		a.dev.WantOnline = false
@@ -96,11 +95,10 @@ func (a *deviceActor) onReceipt(ctx actor.Context, r engine.Receipt) {
 				m.DeliveredAt = at
 			}
 		}
-		if err := a.g.db.PutMessage(m); err != nil {
+		if err := a.saveMessage(ctx, m, a.event(EventMessageAck, statusData(m))...); err != nil {
 			a.log.Error("store receipt", "err", err)
 			continue
 		}
-		a.emit(ctx, EventMessageAck, statusData(m))
 	}
 }
 
@@ -110,6 +108,28 @@ func (a *deviceActor) onMessage(ctx actor.Context, e engine.Message) {
 			return // a redelivery of what is already stored
 		}
 	}
+	switch e.Type {
+	case engine.TypeEdit, engine.TypeRevoke:
+		a.onChange(ctx, e)
+		return
+	}
+	m := a.inboundRecord(e)
+	evs := a.event(EventMessageReceived, receivedData(m, a.g.media))
+	if e.Type == engine.TypeReaction {
+		evs = a.event(EventMessageReaction, reactionData(m))
+	}
+	if err := a.saveMessage(ctx, m, evs...); err != nil {
+		a.log.Error("store inbound message", "err", err)
+		return
+	}
+	if err := a.g.db.RecordChatMessage(m); err != nil {
+		a.log.Warn("record chat", "err", err)
+	}
+}
+
+// inboundRecord converts an inbound message to its stored form; inline
+// media bytes are stored as a file on the way.
+func (a *deviceActor) inboundRecord(e engine.Message) storage.Message {
 	m := storage.Message{
 		ID:          storage.NewMessageID(),
 		WorkspaceID: a.dev.WorkspaceID,
@@ -133,7 +153,12 @@ func (a *deviceActor) onMessage(ctx actor.Context, e engine.Message) {
 	}
 	if e.Media != nil {
 		m.Caption = e.Text
-		m.Media = &storage.MediaInfo{MimeType: e.Media.MimeType, Size: e.Media.Size, FileName: e.Media.FileName}
+		m.Media = &storage.MediaInfo{MimeType: e.Media.MimeType, Size: e.Media.Size, FileName: e.Media.FileName, Seconds: e.Media.Seconds}
+		m.MediaRef = e.Media.Ref
+		if len(e.Media.Data) > 0 {
+			m.Media.Size = int64(len(e.Media.Data))
+			m.Media.FileID = a.storeInboundMedia(m.ID, e.Media)
+		}
 	} else {
 		m.Text = e.Text
 	}
@@ -143,37 +168,143 @@ func (a *deviceActor) onMessage(ctx actor.Context, e engine.Message) {
 			m.QuotedID = q.ID
 		}
 	}
+	for _, j := range e.Mentions {
+		m.Mentions = append(m.Mentions, j.String())
+	}
+	if l := e.Location; l != nil {
+		m.Location = &storage.Location{Latitude: l.Latitude, Longitude: l.Longitude, Name: l.Name, Address: l.Address}
+	}
+	if c := e.Contact; c != nil {
+		m.Contact = &storage.ContactCard{DisplayName: c.DisplayName, VCard: c.VCard}
+	}
+	if p := e.Poll; p != nil {
+		m.Poll = &storage.Poll{Name: p.Name, Options: append([]string(nil), p.Options...), SelectableCount: p.SelectableCount}
+	}
+	if e.Target != nil {
+		m.TargetWAID = e.Target.WAID
+		if t, err := a.g.db.GetMessageByWAID(a.id, e.Target.WAID); err == nil {
+			m.TargetID = t.ID
+		}
+	}
 	if m.Timestamp.IsZero() {
 		m.Timestamp = m.CreatedAt
 	}
-	if err := a.g.db.PutMessage(m); err != nil {
-		a.log.Error("store inbound message", "err", err)
-		return
-	}
-	a.emit(ctx, EventMessageReceived, receivedData(m))
+	return m
 }
 
-// setStatus records a status change (synced) and emits device.status; a
-// repeat of the current status and reason changes nothing.
-func (a *deviceActor) setStatus(ctx actor.Context, status, reason string) {
+// onChange applies an inbound edit or revocation to the message it is
+// about and emits message.edited or message.revoked. A target the gateway
+// never stored is reported with its WhatsApp id only.
+func (a *deviceActor) onChange(ctx actor.Context, e engine.Message) {
+	d := changeData{Chat: e.Chat.String(), From: e.Sender.String(), FromPhone: e.SenderPhone, FromLID: e.SenderLID, Timestamp: e.Timestamp.UTC()}
+	if d.Timestamp.IsZero() {
+		d.Timestamp = time.Now().UTC()
+	}
+	var changed *storage.Message
+	if e.Target != nil {
+		d.WAID = e.Target.WAID
+		if t, err := a.g.db.GetMessageByWAID(a.id, e.Target.WAID); err == nil {
+			d.ID = t.ID
+			if e.Type == engine.TypeEdit {
+				setEditedText(&t, e.Text)
+				t.EditedAt = d.Timestamp
+			} else {
+				t.RevokedAt = d.Timestamp
+			}
+			changed = &t
+		}
+	}
+	typ := EventMessageRevoked
+	if e.Type == engine.TypeEdit {
+		d.Text = e.Text
+		typ = EventMessageEdited
+	}
+	if changed == nil {
+		a.emit(ctx, typ, d)
+		return
+	}
+	// The change and its event are stored together.
+	if err := a.saveMessage(ctx, *changed, a.event(typ, d)...); err != nil {
+		a.log.Error("store changed message", "err", err)
+	}
+}
+
+// ---- the event path
+//
+// An event is stored in the workspace's outbox in the same synced batch as
+// the change that caused it, then handed to the workspace actor, which
+// logs it (workspace.go). A crash in between loses nothing: the workspace
+// actor logs what its outbox holds when it starts.
+
+// setStatus records a status change and emits device.status, with extra
+// (a device.qr) in the same synced batch; a repeat of the current status
+// and reason stores the device and extra only.
+func (a *deviceActor) setStatus(ctx actor.Context, status, reason string, extra ...storage.Event) {
 	if a.dev.Status == status && a.dev.StatusReason == reason {
-		a.persist()
+		a.persistWith(ctx, extra)
 		return
 	}
 	a.dev.Status, a.dev.StatusReason = status, reason
-	a.persist()
-	a.emit(ctx, EventDeviceStatus, deviceStatusData{Status: status, Reason: reason, Phone: a.dev.Phone})
+	evs := a.event(EventDeviceStatus, deviceStatusData{Status: status, Reason: reason, Phone: a.dev.Phone})
+	a.persistWith(ctx, append(evs, extra...))
 }
 
-func (a *deviceActor) persist() {
+// persist stores the device record (synced).
+func (a *deviceActor) persist() { a.persistWith(nil, nil) }
+
+// persistWith stores the device record and the events its change caused
+// in one synced batch, then hands the events over.
+func (a *deviceActor) persistWith(ctx actor.Context, evs []storage.Event) {
 	if a.deleted {
 		return
 	}
-	if err := a.g.db.PutDevice(a.dev); err != nil {
+	if err := a.g.db.PutDeviceWithEvents(a.dev, evs); err != nil {
 		a.log.Error("store device", "err", err)
+		return
 	}
+	a.handOver(ctx, evs)
 }
 
+// saveMessage stores m and the events it caused in one synced batch, then
+// hands the events over.
+func (a *deviceActor) saveMessage(ctx actor.Context, m storage.Message, evs ...storage.Event) error {
+	if err := a.g.db.PutMessageWithEvents(m, evs); err != nil {
+		return err
+	}
+	a.handOver(ctx, evs)
+	return nil
+}
+
+// emit stores an event that goes with no change of its own (or whose
+// change is already stored) and hands it over. Where the event has a
+// change, storing both with saveMessage or persistWith is what keeps a
+// crash between the two from losing the event.
 func (a *deviceActor) emit(ctx actor.Context, typ string, data any) {
-	ctx.Send(ctx.Parent(), appendEvents{events: []pendingEvent{{typ: typ, deviceID: a.id, data: data}}})
+	evs := a.event(typ, data)
+	if len(evs) == 0 {
+		return
+	}
+	if err := a.g.db.AddPendingEvents(evs); err != nil {
+		a.log.Error("store event", "type", typ, "err", err)
+		return
+	}
+	a.handOver(ctx, evs)
+}
+
+// event builds an event of this device (as a one-element list, to pass
+// on); none when its data cannot be encoded, which is logged.
+func (a *deviceActor) event(typ string, data any) []storage.Event {
+	e, err := newEvent(a.dev.WorkspaceID, a.id, typ, data)
+	if err != nil {
+		a.log.Error("build event", "type", typ, "err", err)
+		return nil
+	}
+	return []storage.Event{e}
+}
+
+// handOver tells the workspace actor that events are in its outbox.
+func (a *deviceActor) handOver(ctx actor.Context, evs []storage.Event) {
+	if len(evs) > 0 && ctx != nil {
+		ctx.Send(ctx.Parent(), eventsStored{events: evs})
+	}
 }

@@ -9,22 +9,41 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/wa-gateway/wa-gateway/actors/engine"
+	"github.com/wa-gateway/wa-gateway/actors/pacing"
 	"github.com/wa-gateway/wa-gateway/storage"
 )
 
 // Sending: admission, the durable queue, one message in flight per device.
+// When a queued message goes is the pacer's decision (device_pacing.go).
 
 func (a *deviceActor) cmdSend(ctx actor.Context, req SendRequest) reply {
 	if !a.dev.Paired {
 		return reply{err: fmt.Errorf("%w: the device is not paired; connect it and scan the QR code first", ErrNotConnected)}
 	}
 	now := time.Now()
+	if req.MessageID != "" {
+		// The id was chosen before (an Idempotency-Key's reservation): a
+		// message stored under it was admitted already and is not again.
+		existing, err := a.g.db.GetMessage(a.dev.WorkspaceID, req.MessageID)
+		switch {
+		case err == nil && existing.DeviceID == a.id:
+			return reply{val: SendResult{Message: existing, Limit: a.limiter.Peek(now)}}
+		case err == nil:
+			return reply{err: fmt.Errorf("%w: message id %s is taken", storage.ErrConflict, req.MessageID)}
+		case !errors.Is(err, storage.ErrNotFound):
+			return reply{err: fmt.Errorf("load message: %w", err)}
+		}
+	}
 	state, ok := a.limiter.Allow(now)
 	if !ok {
 		return reply{err: &RateLimitedError{State: state}}
 	}
+	id := req.MessageID
+	if id == "" {
+		id = storage.NewMessageID()
+	}
 	m := storage.Message{
-		ID:          storage.NewMessageID(),
+		ID:          id,
 		WorkspaceID: a.dev.WorkspaceID,
 		DeviceID:    a.id,
 		Direction:   "out",
@@ -33,11 +52,11 @@ func (a *deviceActor) cmdSend(ctx actor.Context, req SendRequest) reply {
 		IsGroup:     req.To.IsGroup(),
 		FromMe:      true,
 		Type:        string(req.Type),
-		Text:        req.Text,
 		QuotedID:    req.QuotedID,
 		Status:      MessageQueued,
 		CreatedAt:   now.UTC(),
 	}
+	setContent(&m, req)
 	if err := a.g.db.PutMessage(m); err != nil {
 		return reply{err: fmt.Errorf("store message: %w", err)}
 	}
@@ -45,21 +64,11 @@ func (a *deviceActor) cmdSend(ctx actor.Context, req SendRequest) reply {
 	return reply{val: SendResult{Message: m, Limit: state}}
 }
 
-// pump sends the oldest queued message when the device is connected and
-// nothing is in flight. One message at a time keeps the order of the queue.
-func (a *deviceActor) pump(ctx actor.Context) {
-	if a.deleted || a.sending != "" || a.sess == nil || a.dev.Status != StatusConnected {
-		return
-	}
-	q, err := a.g.db.QueuedMessages(a.id, 1)
-	if err != nil {
-		a.log.Error("read send queue", "err", err)
-		return
-	}
-	if len(q) == 0 {
-		return
-	}
-	m := q[0]
+// send hands a queued message to the session, off the actor. Its WhatsApp
+// id is chosen and stored first: a message whose send a crash cut short is
+// still queued after the restart and is sent again with the same id,
+// which WhatsApp deduplicates, so the contact gets it once.
+func (a *deviceActor) send(ctx actor.Context, m storage.Message, o pacing.Outgoing) {
 	to, err := engine.ParseRecipient(m.To)
 	if err != nil {
 		a.fail(ctx, m, "invalid_recipient", err.Error())
@@ -67,23 +76,19 @@ func (a *deviceActor) pump(ctx actor.Context) {
 		return
 	}
 	if m.WAID == "" {
-		// Chosen and stored before the send: after a crash mid-send the
-		// message is resent with the same id, which WhatsApp deduplicates.
 		m.WAID = a.sess.NewMessageID()
 		if err := a.g.db.PutMessage(m); err != nil {
 			a.log.Error("store message id", "err", err)
 			return
 		}
 	}
-	out := engine.OutMessage{WAID: m.WAID, To: to, Type: engine.MessageType(m.Type), Text: m.Text}
-	if m.QuotedID != "" {
-		if q, err := a.g.db.GetMessage(a.dev.WorkspaceID, m.QuotedID); err == nil {
-			out.QuotedWAID = q.WAID
-		} else {
-			out.QuotedWAID = m.QuotedID
-		}
+	out, code, err := a.outgoing(m, to)
+	if err != nil {
+		a.fail(ctx, m, code, err.Error())
+		ctx.Send(a.self, pump{})
+		return
 	}
-	a.sending = m.ID
+	a.sending, a.inflight = m.ID, o
 	sess, gen, self, sys, id := a.sess, a.gen, a.self, a.sys, m.ID
 	go func() {
 		c, cancel := context.WithTimeout(context.Background(), sendTimeout)
@@ -105,28 +110,26 @@ func (a *deviceActor) onSendDone(ctx actor.Context, d sendDone) {
 		a.log.Error("load sent message", "msg", d.msgID, "err", err)
 		return
 	}
+	now := time.Now()
 	switch {
 	case d.err == nil:
 		delete(a.attempts, m.ID)
-		if messageRank(m.Status) < messageRank(MessageSent) {
-			m.Status = MessageSent
-		}
-		if d.res.WAID != "" {
-			m.WAID = d.res.WAID
-		}
-		now := time.Now().UTC()
-		m.SentAt, m.Timestamp = now, d.res.ServerTime.UTC()
-		if m.Timestamp.IsZero() {
-			m.Timestamp = now
-		}
-		if err := a.g.db.PutMessage(m); err != nil {
-			a.log.Error("store sent message", "err", err)
-		}
-		a.emit(ctx, EventMessageSent, statusData(m))
+		a.sent(ctx, m, d.res, now)
+	case errors.Is(d.err, engine.ErrRateLimited):
+		// WhatsApp refused it: it stays queued (with its id) for after the pause.
+		a.pause(ctx, now, pacing.PauseRateLimited, time.Time{})
+	case errors.Is(d.err, engine.ErrReachOut):
+		a.pause(ctx, now, pacing.PauseReachOut, time.Time{})
 	case errors.Is(d.err, engine.ErrNotOnWhatsApp):
 		a.fail(ctx, m, "not_on_whatsapp", "The recipient is not on WhatsApp")
 	case errors.Is(d.err, engine.ErrInvalidRecipient):
 		a.fail(ctx, m, "invalid_recipient", d.err.Error())
+	case errors.Is(d.err, engine.ErrGroupNotFound):
+		a.fail(ctx, m, "not_in_group", "The device is not a member of this group")
+	case errors.Is(d.err, engine.ErrInvalidMessage):
+		a.fail(ctx, m, "invalid_message", d.err.Error())
+	case errors.Is(d.err, engine.ErrUnsupported):
+		a.fail(ctx, m, "unsupported", d.err.Error())
 	case errors.Is(d.err, engine.ErrNotConnected), d.gen != a.gen:
 		// Stays queued; it goes out after the next Connected.
 		return
@@ -145,12 +148,44 @@ func (a *deviceActor) onSendDone(ctx actor.Context, d sendDone) {
 	ctx.Send(a.self, pump{})
 }
 
+// sent records a message the engine accepted: the message, the pacer's
+// new state and message.sent in one synced batch, then what the send
+// changes elsewhere.
+func (a *deviceActor) sent(ctx actor.Context, m storage.Message, res engine.SendResult, now time.Time) {
+	o := a.inflight
+	if o.ID != m.ID {
+		if to, err := engine.ParseRecipient(m.To); err == nil {
+			o = a.outgoingOf(m, to)
+		}
+	}
+	a.pacer.Sent(now, o)
+	a.markKnown(m.Chat)
+	if messageRank(m.Status) < messageRank(MessageSent) {
+		m.Status = MessageSent
+	}
+	if res.WAID != "" {
+		m.WAID = res.WAID
+	}
+	m.SentAt, m.Timestamp = now.UTC(), res.ServerTime.UTC()
+	if m.Timestamp.IsZero() {
+		m.Timestamp = m.SentAt
+	}
+	evs := a.event(EventMessageSent, statusData(m))
+	if err := a.g.db.PutMessageWithPacerState(m, a.pacerState(now), evs); err != nil {
+		a.log.Error("store sent message", "err", err)
+	} else {
+		a.handOver(ctx, evs)
+	}
+	a.applySent(m)
+}
+
+// fail records a message that will not be sent, with message.failed, in
+// one synced batch.
 func (a *deviceActor) fail(ctx actor.Context, m storage.Message, code, text string) {
 	m.Status = MessageFailed
 	m.FailedAt = time.Now().UTC()
 	m.Error = &storage.MessageError{Code: code, Message: text}
-	if err := a.g.db.PutMessage(m); err != nil {
+	if err := a.saveMessage(ctx, m, a.event(EventMessageFailed, statusData(m))...); err != nil {
 		a.log.Error("store failed message", "err", err)
 	}
-	a.emit(ctx, EventMessageFailed, statusData(m))
 }

@@ -19,6 +19,17 @@ var (
 	ErrLoggedOut        = errors.New("device logged out")
 	ErrStopped          = errors.New("gateway stopped")
 	ErrTimeout          = errors.New("timed out")
+
+	ErrWebhookNotFound  = errors.New("webhook not found")
+	ErrDeliveryNotFound = errors.New("delivery not found")
+	ErrWebhookLimit     = errors.New("too many webhooks")
+	ErrUnknownEventType = errors.New("unknown event type")
+	ErrNoEventTypes     = errors.New("no event types")
+	ErrEventExpired     = errors.New("event no longer in the log")
+	ErrNoMedia          = errors.New("message has no media")
+	// ErrNotCancellable: only a queued message that is not being sent
+	// right now can be cancelled.
+	ErrNotCancellable = errors.New("message can no longer be cancelled")
 )
 
 // RateLimitedError is returned by Send when the device's admission limit is

@@ -16,25 +16,70 @@ type deviceStatusData struct {
 
 type deviceQRData struct {
 	Code      string    `json:"code"`
+	Image     string    `json:"image,omitempty"` // data:image/png;base64,…
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-// MessageReceivedData is the data of message.received.
+// messageReceivedData is the data of message.received.
 type messageReceivedData struct {
-	ID        string             `json:"id"`
-	Chat      string             `json:"chat"`
-	From      string             `json:"from"`
-	FromPhone string             `json:"fromPhone,omitempty"`
-	FromLID   string             `json:"fromLid,omitempty"`
-	PushName  string             `json:"pushName"`
-	IsGroup   bool               `json:"isGroup"`
-	FromMe    bool               `json:"fromMe"`
-	Timestamp time.Time          `json:"timestamp"`
-	Type      string             `json:"type"`
-	Text      string             `json:"text,omitempty"`
-	Caption   string             `json:"caption,omitempty"`
-	Media     *storage.MediaInfo `json:"media,omitempty"`
-	QuotedID  string             `json:"quotedId,omitempty"`
+	ID        string               `json:"id"`
+	Chat      string               `json:"chat"`
+	From      string               `json:"from"`
+	FromPhone string               `json:"fromPhone,omitempty"`
+	FromLID   string               `json:"fromLid,omitempty"`
+	PushName  string               `json:"pushName"`
+	IsGroup   bool                 `json:"isGroup"`
+	FromMe    bool                 `json:"fromMe"`
+	Timestamp time.Time            `json:"timestamp"`
+	Type      string               `json:"type"`
+	Text      string               `json:"text,omitempty"`
+	Caption   string               `json:"caption,omitempty"`
+	Media     *mediaData           `json:"media,omitempty"`
+	QuotedID  string               `json:"quotedId,omitempty"`
+	Mentions  []string             `json:"mentions,omitempty"`
+	Location  *storage.Location    `json:"location,omitempty"`
+	Contact   *storage.ContactCard `json:"contact,omitempty"`
+	Poll      *storage.Poll        `json:"poll,omitempty"`
+}
+
+// mediaData describes received media; URL is where GET serves its bytes.
+type mediaData struct {
+	MimeType string `json:"mimetype"`
+	Size     int64  `json:"size"`
+	FileName string `json:"filename,omitempty"`
+	URL      string `json:"url"`
+}
+
+// messageReactionData is the data of message.reaction: who reacted to which
+// message (messageId; empty when the gateway never stored it) with which
+// emoji ("" removes a reaction).
+type messageReactionData struct {
+	ID          string    `json:"id"`
+	Chat        string    `json:"chat"`
+	From        string    `json:"from"`
+	FromPhone   string    `json:"fromPhone,omitempty"`
+	FromLID     string    `json:"fromLid,omitempty"`
+	PushName    string    `json:"pushName"`
+	IsGroup     bool      `json:"isGroup"`
+	FromMe      bool      `json:"fromMe"`
+	Timestamp   time.Time `json:"timestamp"`
+	MessageID   string    `json:"messageId"`
+	MessageWAID string    `json:"messageWaId"`
+	Emoji       string    `json:"emoji"`
+}
+
+// changeData is the data of message.edited and message.revoked: the
+// message changed (id; empty when the gateway never stored it) and, for an
+// edit, its new text.
+type changeData struct {
+	ID        string    `json:"id"`
+	WAID      string    `json:"waId"`
+	Chat      string    `json:"chat"`
+	From      string    `json:"from"`
+	FromPhone string    `json:"fromPhone,omitempty"`
+	FromLID   string    `json:"fromLid,omitempty"`
+	Timestamp time.Time `json:"timestamp"`
+	Text      string    `json:"text,omitempty"`
 }
 
 // messageStatusData is the data of message.sent, message.ack and message.failed.
@@ -48,11 +93,24 @@ type messageStatusData struct {
 	Error    *storage.MessageError `json:"error,omitempty"`
 }
 
-func receivedData(m storage.Message) messageReceivedData {
-	return messageReceivedData{
+func receivedData(m storage.Message, media mediaConfig) messageReceivedData {
+	d := messageReceivedData{
 		ID: m.ID, Chat: m.Chat, From: m.From, FromPhone: m.FromPhone, FromLID: m.FromLID,
 		PushName: m.PushName, IsGroup: m.IsGroup, FromMe: m.FromMe, Timestamp: m.Timestamp,
-		Type: m.Type, Text: m.Text, Caption: m.Caption, Media: m.Media, QuotedID: m.QuotedID,
+		Type: m.Type, Text: m.Text, Caption: m.Caption, QuotedID: m.QuotedID,
+		Mentions: m.Mentions, Location: m.Location, Contact: m.Contact, Poll: m.Poll,
+	}
+	if m.Media != nil {
+		d.Media = &mediaData{MimeType: m.Media.MimeType, Size: m.Media.Size, FileName: m.Media.FileName, URL: media.mediaURL(m.ID)}
+	}
+	return d
+}
+
+func reactionData(m storage.Message) messageReactionData {
+	return messageReactionData{
+		ID: m.ID, Chat: m.Chat, From: m.From, FromPhone: m.FromPhone, FromLID: m.FromLID,
+		PushName: m.PushName, IsGroup: m.IsGroup, FromMe: m.FromMe, Timestamp: m.Timestamp,
+		MessageID: m.TargetID, MessageWAID: m.TargetWAID, Emoji: m.Text,
 	}
 }
 

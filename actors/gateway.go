@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,23 @@ type Config struct {
 	Engines          map[string]engine.Engine // by engine name
 	DefaultRateLimit pacing.Rate              // default 30/m
 	RequestTimeout   time.Duration            // actor request/response (default 30s)
+	// PublicURL is the gateway's external origin; links in events (media
+	// URLs) are absolute under it, else paths.
+	PublicURL string
+	// MediaRetention is how long downloaded inbound media stays cached
+	// (default 24 h); MediaMaxBytes the largest media downloaded (default
+	// 100 MiB).
+	MediaRetention time.Duration
+	MediaMaxBytes  int64
+	// EventRetention is how long logged events (and webhook deliveries)
+	// are kept: default 72 h, at least 24 h.
+	EventRetention time.Duration
+	// AllowPrivateURLs lets webhook URLs resolve to loopback, private and
+	// link-local addresses (tests, local development).
+	AllowPrivateURLs bool
+
+	// webhookClient replaces the egress client in tests.
+	webhookClient *http.Client
 }
 
 // Gateway is the plain-Go facade over the actor system: the api package
@@ -35,6 +53,8 @@ type Gateway struct {
 	engines     map[string]engine.Engine
 	defaultRate pacing.Rate
 	timeout     time.Duration
+	media       mediaConfig
+	sweepDone   chan struct{} // closed when the gateway stops
 
 	sys     *actor.ActorSystem
 	root    *actor.PID
@@ -43,6 +63,14 @@ type Gateway struct {
 
 	mu      sync.Mutex
 	devices map[int64]*actor.PID
+
+	// The event log and webhooks (webhook.go).
+	retention        time.Duration
+	processor        eventProcessor
+	allowPrivateURLs bool
+	webhookClient    *http.Client
+	webhookCtx       context.Context // ends in-flight deliveries at Stop
+	stopWebhooks     context.CancelFunc
 }
 
 // Start spawns the actor tree and starts an actor for every stored device,
@@ -68,7 +96,10 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		timeout:     cfg.RequestTimeout,
 		hub:         newHub(),
 		devices:     make(map[int64]*actor.PID),
+		media:       newMediaConfig(cfg),
+		sweepDone:   make(chan struct{}),
 	}
+	g.initWebhooks(cfg)
 	// protoactor logs every lifecycle step at info; keep only its warnings.
 	actorLog := slog.New(levelHandler{min: slog.LevelWarn, Handler: cfg.Logger.Handler()}).With("module", "actor")
 	g.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return actorLog }))
@@ -91,6 +122,11 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 			return nil, err
 		}
 	}
+	if err := g.startWorkspaces(ctx); err != nil {
+		g.shutdown()
+		return nil, err
+	}
+	go g.sweepFiles()
 	g.log.Info("actors started", "devices", len(devices))
 	return g, nil
 }
@@ -102,6 +138,8 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	if g.stopped.Swap(true) {
 		return nil
 	}
+	close(g.sweepDone)
+	g.stopWebhooks()
 	g.hub.close()
 	done := make(chan struct{})
 	go func() {
@@ -118,7 +156,10 @@ func (g *Gateway) Stop(ctx context.Context) error {
 }
 
 func (g *Gateway) shutdown() {
-	g.stopped.Store(true)
+	if !g.stopped.Swap(true) {
+		close(g.sweepDone)
+	}
+	g.stopWebhooks()
 	g.hub.close()
 	g.sys.Root.Stop(g.root)
 	g.sys.Shutdown()
@@ -240,7 +281,7 @@ func (g *Gateway) CreateDevice(ctx context.Context, ws int64, spec DeviceSpec, k
 		Engine:      spec.Engine,
 		Status:      StatusDisconnected,
 		RateLimit:   rl,
-		Pacing:      "balanced",
+		Pacing:      string(DefaultPacingProfile(spec.Engine)),
 		CreatedAt:   time.Now().UTC(),
 	}
 	key.WorkspaceID = ws
@@ -276,7 +317,10 @@ func (g *Gateway) Devices(_ context.Context, ws int64) ([]storage.Device, error)
 type DevicePatch struct {
 	Name      *string
 	RateLimit *storage.RateLimit
-	Pacing    *string
+	// Pacing is a JSON object merged into the device's pacing settings as
+	// pacing.Settings.Apply does ({"profile":"careful"} switches profile);
+	// errors wrap pacing.ErrBadSettings.
+	Pacing json.RawMessage
 }
 
 // UpdateDevice applies a patch through the device's actor.
@@ -362,13 +406,33 @@ func (g *Gateway) SandboxFault(ctx context.Context, ws, id int64, kind string) e
 
 // ---- messages
 
-// SendRequest is an outgoing message, validated by the caller.
+// SendRequest is an outgoing message, validated by the caller. Fields a
+// Type does not use are zero.
 type SendRequest struct {
 	DeviceID int64
-	To       engine.JID
-	Type     engine.MessageType
+	// MessageID is the id the message gets, chosen beforehand (from
+	// storage.NewMessageID) when a retry must find it; empty: a new one.
+	// A message already stored under it is answered as it is, and not
+	// admitted again.
+	MessageID string
+	To        engine.JID
+	Type      engine.MessageType
+	// Text is the text, the caption of media, the emoji of a reaction or
+	// the new text of an edit.
 	Text     string
 	QuotedID string
+
+	Mentions    []engine.JID
+	LinkPreview bool
+	// Media describes the stored file (FileID, in the same workspace) that
+	// a media message sends.
+	Media    *storage.MediaInfo
+	Location *storage.Location
+	Contact  *storage.ContactCard
+	Poll     *storage.Poll
+	// TargetID is the message (msg_…, of the same device) a reaction, an
+	// edit or a revocation is about.
+	TargetID string
 }
 
 // SendResult is the admitted, durably queued message and the limiter state.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -426,13 +427,23 @@ func TestSlowSubscriberIsCutOff(t *testing.T) {
 	for i := range evs {
 		evs[i] = storage.Event{Seq: uint64(i + 1), Type: "x", WorkspaceID: h.ws}
 	}
+	var got atomic.Int64
 	done := make(chan struct{})
 	go func() {
 		for range fast.C {
+			got.Add(1)
 		}
 		close(done)
 	}()
+	// Both buffers hold a full batch; the fast reader drains its own, the
+	// slow one never reads, so one more event overflows only the slow one.
 	h.gw.hub.publish(h.ws, evs[:subscriberBuffer])
+	waitFor(t, 5*time.Second, func() error {
+		if n := got.Load(); n < subscriberBuffer {
+			return fmt.Errorf("fast subscriber read %d events", n)
+		}
+		return nil
+	})
 	h.gw.hub.publish(h.ws, evs[subscriberBuffer:])
 	n := 0
 	for range slow.C {
@@ -444,6 +455,12 @@ func TestSlowSubscriberIsCutOff(t *testing.T) {
 	if fast.Err() != nil {
 		t.Fatalf("fast subscriber cut off: %v", fast.Err())
 	}
+	waitFor(t, 5*time.Second, func() error {
+		if n := got.Load(); n != subscriberBuffer+1 {
+			return fmt.Errorf("fast subscriber read %d events", n)
+		}
+		return nil
+	})
 	fast.Close()
 	<-done
 }

@@ -22,16 +22,60 @@ type reply struct {
 // actor, spawning it when needed. Answered with *actor.PID.
 type ensureDevice struct{ device storage.Device }
 
-// appendEvents asks the workspace actor to put events on the workspace's
-// log. Sent by device actors; not answered.
-type appendEvents struct{ events []pendingEvent }
+// ensureWorkspace asks the root for the workspace's actor, spawning it when
+// needed. Answered with *actor.PID.
+type ensureWorkspace struct{ ws int64 }
 
-// pendingEvent is an event before the workspace actor gave it a seq.
-type pendingEvent struct {
-	typ      string
-	deviceID int64
-	data     any
+// eventsStored tells the workspace actor that a device actor stored events
+// in the workspace's outbox (with the change that caused them); the
+// workspace actor logs them. Not answered.
+type eventsStored struct{ events []storage.Event }
+
+// flushEvents is sent by the workspace actor to itself when events arrive:
+// those stored until it is read are logged with one write.
+type flushEvents struct{}
+
+// drainOutbox asks the workspace actor to log whatever its outbox holds
+// (after a failed write).
+type drainOutbox struct{}
+
+// compactLog is the workspace actor's retention timer firing.
+type compactLog struct{}
+
+// Webhook commands to the workspace actor, the single writer of its
+// webhooks' records (answered with reply: the stored storage.Webhook).
+type (
+	cmdCreateWebhook struct{ hook storage.Webhook }
+	// cmdChangeWebhook applies change to the stored record, stores it and
+	// tells the webhook's actor.
+	cmdChangeWebhook struct {
+		id     string
+		change func(*storage.Webhook) error
+	}
+	cmdDeleteWebhook struct{ id string }
+)
+
+// webhookGone tells the workspace actor that an endpoint answered 410
+// Gone: it is disabled. Not answered.
+type webhookGone struct{ id string }
+
+// ---- webhook actor notifications
+
+// eventsLogged tells the workspace's webhook actors that these events were
+// just logged, so that one that is caught up needs no read.
+type eventsLogged struct{ events []storage.Event }
+
+// webhookChanged hands a webhook actor its new record.
+type webhookChanged struct{ hook storage.Webhook }
+
+// attemptDone is the result of a delivery attempt that ran off the actor.
+type attemptDone struct {
+	gen uint64
+	res attemptResult
 }
+
+// retryDue is a webhook's backoff timer firing.
+type retryDue struct{ gen uint64 }
 
 // ---- device actor commands (answered with reply)
 
@@ -49,6 +93,19 @@ type (
 		inbound engine.SandboxInbound
 		fault   string
 	}
+	// cmdSession asks for the connected session, to call off the actor
+	// (queries that do network I/O). Answered with engine.Session.
+	cmdSession struct{}
+	// cmdMediaFile records the cached copy of an inbound message's media.
+	cmdMediaFile struct{ msgID, fileID string }
+	// cmdChatRead resets a chat's unread count after its read receipts went out.
+	cmdChatRead struct{ chat string }
+	// cmdQueue asks for the device's queue, forecast and pacing state
+	// (answered with QueueView): at most limit messages.
+	cmdQueue struct{ limit int }
+	// cmdCancel cancels a queued message (answered with the message as
+	// stored, failed with the code "cancelled").
+	cmdCancel struct{ msgID string }
 )
 
 // ---- device actor notifications (to itself)
@@ -70,6 +127,20 @@ type sendDone struct {
 
 // pump asks the device actor to send its next queued message if it can.
 type pump struct{}
+
+// paceDue is the pacing timer firing: ask the pacer again. gen tells the
+// current timer from one that was replaced or stopped since.
+type paceDue struct{ gen uint64 }
+
+// checkDone is the result of an on-WhatsApp check (Session.CheckPhones)
+// that ran off the actor, for the pacer.
+type checkDone struct {
+	gen   uint64
+	msgID string
+	phone string
+	on    bool
+	err   error
+}
 
 // reconnect is a reconnect timer firing.
 type reconnect struct{ gen uint64 }

@@ -23,6 +23,11 @@ const (
 	ReasonGatewayRestarted  = "gateway_restarted"
 	ReasonEngineUnavailable = "engine_unavailable"
 	ReasonConnectFailed     = "connect_failed"
+	// ReasonPausedPrefix starts the reason of a CONNECTED device whose
+	// sending the pacer paused after one of WhatsApp's refusals:
+	// paused_rate_limited (every send) or paused_reachout_timelock (first
+	// contacts only). The reason clears when the pause ends.
+	ReasonPausedPrefix = "paused_"
 )
 
 // Message statuses. Outgoing: queued → sent → delivered → read (→ played),
@@ -45,6 +50,9 @@ const (
 	EventMessageSent     = "message.sent"
 	EventMessageAck      = "message.ack"
 	EventMessageFailed   = "message.failed"
+	EventMessageReaction = "message.reaction"
+	EventMessageEdited   = "message.edited"
+	EventMessageRevoked  = "message.revoked"
 )
 
 // messageRank orders outgoing statuses; a receipt never moves a message back.

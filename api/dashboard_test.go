@@ -71,8 +71,8 @@ func TestDashboard(t *testing.T) {
 	ctx := browser(t)
 
 	var key, deviceKey, status, names string
-	err := chromedp.Run(ctx,
-		chromedp.Navigate(ts.base+"/#/register"),
+	steps := []chromedp.Action{
+		chromedp.Navigate(ts.base + "/#/register"),
 		chromedp.WaitVisible(`#register-form`),
 		chromedp.SendKeys(`#register-form input[name=name]`, "Ana"),
 		chromedp.SendKeys(`#register-form input[name=email]`, "ana@example.com"),
@@ -82,8 +82,7 @@ func TestDashboard(t *testing.T) {
 		chromedp.WaitVisible(`#api-key`),
 		chromedp.Text(`#api-key`, &key),
 		shot("1-settings"),
-
-		chromedp.Navigate(ts.base+"/#/devices"),
+		chromedp.Navigate(ts.base + "/#/devices"),
 		chromedp.WaitVisible(`#device-form`),
 		chromedp.SendKeys(`#device-form input[name=name]`, `<img src=x onerror=alert(1)>`),
 		chromedp.SetValue(`#device-form select[name=engine]`, "sim"),
@@ -98,24 +97,25 @@ func TestDashboard(t *testing.T) {
 		chromedp.Click(`#btn-sandbox-scan`),
 		chromedp.WaitVisible(`h1 [data-status=CONNECTED]`),
 		chromedp.Text(`h1 [data-status]`, &status),
-
 		chromedp.SendKeys(`#send-form input[name=to]`, "628111222333"),
 		chromedp.SendKeys(`#send-form textarea[name=text]`, "Halo from the dashboard"),
 		chromedp.Click(`#send-form button[type=submit]`),
 		chromedp.WaitVisible(`#messages`),
 		chromedp.Poll(`[...document.querySelectorAll("#messages tr")].some(r => r.textContent.includes("Halo from the dashboard") && r.querySelector(".msg-status").textContent === "read")`, nil),
-
 		chromedp.SetValue(`#inbound-form input[name=text]`, "hello back"),
 		chromedp.Click(`#inbound-form button[type=submit]`),
 		chromedp.Poll(`[...document.querySelectorAll("#messages tr")].some(r => r.textContent.includes("hello back") && r.textContent.includes("in"))`, nil),
 		shot("3-device"),
-
-		chromedp.Navigate(ts.base+"/#/devices"),
+		chromedp.Navigate(ts.base + "/#/devices"),
 		chromedp.WaitVisible(`#devices`),
 		chromedp.Text(`#devices`, &names),
-	)
-	if err != nil {
-		t.Fatalf("browser: %v\nserver log:\n%s", err, ts.logs.String())
+	}
+	// One step at a time, so that a failure names the step. The first Run
+	// starts the browser and must use the long-lived context.
+	for i, step := range steps {
+		if err := chromedp.Run(ctx, step); err != nil {
+			t.Fatalf("browser step %d of %d (%T): %v\nserver log:\n%s", i+1, len(steps), step, err, ts.logs.String())
+		}
 	}
 	if !strings.HasPrefix(key, "gw_live_") {
 		t.Errorf("settings showed %q, want the first live key", key)

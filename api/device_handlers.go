@@ -1,14 +1,20 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/wa-gateway/wa-gateway/actors"
 	"github.com/wa-gateway/wa-gateway/actors/engine"
+	"github.com/wa-gateway/wa-gateway/actors/pacing"
 	"github.com/wa-gateway/wa-gateway/api/auth"
 	"github.com/wa-gateway/wa-gateway/storage"
 )
@@ -18,9 +24,6 @@ const (
 	maxRateLimit     = 1000
 	maxWindowSeconds = 86400
 )
-
-// pacingProfiles are the anti-ban profiles of actors/pacing.
-var pacingProfiles = map[string]bool{"off": true, "balanced": true, "careful": true}
 
 type rateLimitRequest struct {
 	Limit         *int `json:"limit"`
@@ -44,11 +47,11 @@ func (r *rateLimitRequest) validate() (*storage.RateLimit, error) {
 	return &storage.RateLimit{Limit: *r.Limit, WindowSeconds: *r.WindowSeconds}, nil
 }
 
-// validDeviceName trims a device name and checks its length.
-func validDeviceName(raw string) (string, error) {
+// validDeviceName trims a device name given in field and checks its length.
+func validDeviceName(field, raw string) (string, error) {
 	name, n := trimmedLen(raw)
 	if n == 0 || n > maxObjectName {
-		return "", validationError("name", fmt.Sprintf("name is required (1 to %d characters)", maxObjectName))
+		return "", validationError(field, fmt.Sprintf("%s is required (1 to %d characters)", field, maxObjectName))
 	}
 	return name, nil
 }
@@ -73,20 +76,13 @@ func (s *Server) createDevice(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	name, err := validDeviceName(req.Name)
+	name, err := validDeviceName("name", req.Name)
 	if err != nil {
 		return err
 	}
-	eng := req.Engine
-	switch {
-	case eng == "" && p.Kind == principalTest:
-		eng = engineSim
-	case eng == "":
-		eng = engineWhatsmeow
-	case eng != engineSim && eng != engineWhatsmeow:
-		return errUnknownEngine
-	case p.Kind == principalTest && eng != engineSim:
-		return errEngineNotAllowed
+	eng, err := deviceEngine(p, req.Engine)
+	if err != nil {
+		return err
 	}
 	var limit *storage.RateLimit
 	if req.RateLimit != nil {
@@ -94,20 +90,7 @@ func (s *Server) createDevice(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	key, err := auth.NewDeviceKey(p.WorkspaceID)
-	if err != nil {
-		return err
-	}
-	d, _, err := s.gw.CreateDevice(c.UserContext(), p.WorkspaceID,
-		actors.DeviceSpec{Name: name, Engine: eng, RateLimit: limit},
-		storage.APIKey{
-			WorkspaceID: p.WorkspaceID,
-			Kind:        storage.KeyDevice,
-			Name:        "device " + name,
-			Prefix:      key.Prefix,
-			Hash:        key.Hash,
-			CreatedAt:   s.now().UTC(),
-		})
+	d, key, err := s.newDevice(c, p, actors.DeviceSpec{Name: name, Engine: eng, RateLimit: limit})
 	if err != nil {
 		return err
 	}
@@ -116,6 +99,43 @@ func (s *Server) createDevice(c *fiber.Ctx) error {
 		DeviceAPIKey:       key.Secret,
 		DeviceAPIKeyPrefix: key.Prefix,
 	})
+}
+
+// deviceEngine is the engine a new device of p runs on when requested is
+// asked for: whatsmeow by default, sim always for test keys.
+func deviceEngine(p *principal, requested string) (string, error) {
+	switch {
+	case requested == "" && p.Kind == principalTest:
+		return engineSim, nil
+	case requested == "":
+		return engineWhatsmeow, nil
+	case requested != engineSim && requested != engineWhatsmeow:
+		return "", errUnknownEngine
+	case p.Kind == principalTest && requested != engineSim:
+		return "", errEngineNotAllowed
+	}
+	return requested, nil
+}
+
+// newDevice stores a device of p's workspace with a new device key and
+// starts its actor, not connected. The key's secret is returned this once.
+func (s *Server) newDevice(c *fiber.Ctx, p *principal, spec actors.DeviceSpec) (storage.Device, auth.Key, error) {
+	key, err := auth.NewDeviceKey(p.WorkspaceID)
+	if err != nil {
+		return storage.Device{}, auth.Key{}, err
+	}
+	d, _, err := s.gw.CreateDevice(c.UserContext(), p.WorkspaceID, spec, storage.APIKey{
+		WorkspaceID: p.WorkspaceID,
+		Kind:        storage.KeyDevice,
+		Name:        "device " + spec.Name,
+		Prefix:      key.Prefix,
+		Hash:        key.Hash,
+		CreatedAt:   s.now().UTC(),
+	})
+	if err != nil {
+		return storage.Device{}, auth.Key{}, err
+	}
+	return d, key, nil
 }
 
 // listDevices lists the devices the caller can see.
@@ -145,11 +165,14 @@ func (s *Server) getDevice(c *fiber.Ctx) error {
 type updateDeviceRequest struct {
 	Name      *string           `json:"name"`
 	RateLimit *rateLimitRequest `json:"rateLimit"`
-	Pacing    *string           `json:"pacing"`
+	// Pacing is a profile name, or an object of settings merged into the
+	// device's (pacing.Settings.Apply).
+	Pacing json.RawMessage `json:"pacing"`
 }
 
-// updateDevice changes a device's name, rate limit or pacing profile;
-// fields left out stay as they are.
+// updateDevice changes a device's name, rate limit or pacing (a profile,
+// or settings); fields left out stay as they are. Everything is checked
+// before anything is stored.
 func (s *Server) updateDevice(c *fiber.Ctx) error {
 	d, err := s.ownedDeviceParam(c)
 	if err != nil {
@@ -161,7 +184,7 @@ func (s *Server) updateDevice(c *fiber.Ctx) error {
 	}
 	var patch actors.DevicePatch
 	if req.Name != nil {
-		name, err := validDeviceName(*req.Name)
+		name, err := validDeviceName("name", *req.Name)
 		if err != nil {
 			return err
 		}
@@ -175,10 +198,9 @@ func (s *Server) updateDevice(c *fiber.Ctx) error {
 		patch.RateLimit = limit
 	}
 	if req.Pacing != nil {
-		if !pacingProfiles[*req.Pacing] {
-			return validationError("pacing", "pacing must be off, balanced or careful")
+		if patch.Pacing, err = pacingPatch(req.Pacing, actors.PacingSettings(d)); err != nil {
+			return err
 		}
-		patch.Pacing = req.Pacing
 	}
 	d, err = s.gw.UpdateDevice(c.UserContext(), d.WorkspaceID, d.ID, patch)
 	if err != nil {
@@ -193,11 +215,20 @@ func (s *Server) deleteDevice(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.removeDevice(c, d); err != nil {
+		return err
+	}
+	return respond(c, fiber.StatusOK, deletedDTO{Deleted: true})
+}
+
+// removeDevice deletes d with its key, messages and WhatsApp keys, and
+// drops the key's pending last-use so that no later write resurrects it.
+func (s *Server) removeDevice(c *fiber.Ctx, d storage.Device) error {
 	if err := s.gw.DeleteDevice(c.UserContext(), d.WorkspaceID, d.ID); err != nil {
 		return err
 	}
 	s.usage.forget(d.KeyID)
-	return respond(c, fiber.StatusOK, deletedDTO{Deleted: true})
+	return nil
 }
 
 // connectDevice starts connecting; progress arrives as events, hence 202.
@@ -241,18 +272,24 @@ func (s *Server) regenerateDeviceKey(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	secret, replaced, err := s.replaceDeviceKey(d)
+	if err != nil {
+		return err
+	}
+	return respond(c, fiber.StatusOK, regeneratedDeviceKeyDTO{DeviceAPIKey: secret, DeviceAPIKeyPrefix: replaced.Prefix})
+}
+
+// replaceDeviceKey gives d a new key in one write: the old one stops
+// working at once. It returns the new secret, shown this once.
+func (s *Server) replaceDeviceKey(d storage.Device) (string, storage.APIKey, error) {
 	old, err := s.db.GetKey(d.WorkspaceID, d.KeyID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		old = storage.APIKey{ID: d.KeyID, WorkspaceID: d.WorkspaceID, DeviceID: d.ID, Kind: storage.KeyDevice, Name: "device " + d.Name}
 	case err != nil:
-		return fmt.Errorf("load device key: %w", err)
+		return "", storage.APIKey{}, fmt.Errorf("load device key: %w", err)
 	}
-	secret, replaced, err := s.replaceKey(old)
-	if err != nil {
-		return err
-	}
-	return respond(c, fiber.StatusOK, regeneratedDeviceKeyDTO{DeviceAPIKey: secret, DeviceAPIKeyPrefix: replaced.Prefix})
+	return s.replaceKey(old)
 }
 
 // deviceQR answers the QR code to scan now, as JSON with a PNG data URL or,
@@ -317,4 +354,72 @@ func (s *Server) pairCode(c *fiber.Ctx) error {
 		return err
 	}
 	return respond(c, fiber.StatusOK, pairCodeDTO{Code: code})
+}
+
+// pacingPatch reads the pacing field of a device update: a profile name
+// ("careful", which resets every setting to the profile's) or an object of
+// settings merged into the current ones ({"dailyCap": 100}; naming a
+// profile there starts from its preset). It returns the patch as an object
+// for the device's actor, after checking that current accepts it.
+func pacingPatch(raw json.RawMessage, current pacing.Settings) (json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	var patch json.RawMessage
+	switch {
+	case len(raw) > 0 && raw[0] == '"':
+		var name string
+		if err := json.Unmarshal(raw, &name); err != nil {
+			return nil, validationError("pacing", "pacing must be a profile name or an object of settings")
+		}
+		if _, err := pacing.ParseProfile(name); err != nil {
+			return nil, validationError("pacing", "pacing must be off, balanced or careful (or an object of settings)")
+		}
+		patch, _ = json.Marshal(map[string]string{"profile": name})
+	case len(raw) > 0 && raw[0] == '{':
+		patch = raw
+	default:
+		return nil, validationError("pacing", "pacing must be a profile name (off, balanced, careful) or an object of settings")
+	}
+	if _, err := current.Apply(patch); err != nil {
+		return nil, pacingError(err)
+	}
+	return patch, nil
+}
+
+// pacingFields are the JSON names of pacing.Settings.
+var pacingFields = sync.OnceValue(func() map[string]bool {
+	fields := map[string]bool{}
+	t := reflect.TypeFor[pacing.Settings]()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" {
+			fields[name] = true
+		}
+	}
+	return fields
+})
+
+// pacingError turns an error of pacing.Settings.Apply into a
+// validation_failed naming the setting at fault (pacing.<name>) when the
+// error says which, else pacing.
+func pacingError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), pacing.ErrBadSettings.Error()+": ")
+	field := "pacing"
+	first, _, _ := strings.Cut(msg, " ")
+	first = strings.TrimSuffix(first, ":")
+	switch {
+	case pacingFields()[first]:
+		field += "." + first
+	default:
+		// encoding/json names it: `unknown field "x"`, `Settings.x of type`.
+		for _, mark := range []string{`unknown field "`, "Settings."} {
+			if _, rest, ok := strings.Cut(msg, mark); ok {
+				name, _, _ := strings.Cut(rest, `"`)
+				name, _, _ = strings.Cut(name, " ")
+				if name != "" {
+					field += "." + name
+					break
+				}
+			}
+		}
+	}
+	return validationError(field, "pacing: "+strings.TrimPrefix(msg, "json: "))
 }

@@ -20,7 +20,7 @@ func TestDeviceCRUD(t *testing.T) {
 	d := created.Device
 	if d.ID == 0 || d.Name != "Sales" || d.Engine != "sim" || d.Status != "DISCONNECTED" || d.Phone != nil ||
 		d.PushName != nil || d.CreatedAt == nil || d.LastSeenAt != nil || d.RateLimit != (wireRateLimit{10, 60}) ||
-		d.Pacing != "balanced" || d.DeviceAPIKeyPrefix != created.DeviceAPIKeyPrefix {
+		d.Pacing != "off" || d.DeviceAPIKeyPrefix != created.DeviceAPIKeyPrefix {
 		t.Fatalf("created device = %+v", d)
 	}
 	wantKeyPrefix := fmt.Sprintf("dev_%d_", acc.Workspace.ID)
@@ -40,13 +40,13 @@ func TestDeviceCRUD(t *testing.T) {
 		t.Errorf("list = %+v", list)
 	}
 
-	ts.do("PATCH", "/api/devices/"+id, map[string]any{"name": "Support", "rateLimit": map[string]int{"limit": 5, "windowSeconds": 10}, "pacing": "off"}, admin).
+	ts.do("PATCH", "/api/devices/"+id, map[string]any{"name": "Support", "rateLimit": map[string]int{"limit": 5, "windowSeconds": 10}, "pacing": "careful"}, admin).
 		ok(t, http.StatusOK, &got)
-	if got.Name != "Support" || got.RateLimit != (wireRateLimit{5, 10}) || got.Pacing != "off" {
+	if got.Name != "Support" || got.RateLimit != (wireRateLimit{5, 10}) || got.Pacing != "careful" {
 		t.Errorf("patched = %+v", got)
 	}
 	ts.do("PATCH", "/api/devices/"+id, map[string]any{}, admin).ok(t, http.StatusOK, &got)
-	if got.Name != "Support" || got.Pacing != "off" {
+	if got.Name != "Support" || got.Pacing != "careful" {
 		t.Errorf("empty patch changed the device: %+v", got)
 	}
 
@@ -124,6 +124,15 @@ func TestDeviceValidation(t *testing.T) {
 	}{
 		{"empty name", map[string]any{"name": ""}, "name"},
 		{"bad pacing", map[string]any{"pacing": "fast"}, "pacing"},
+		{"pacing not a name or object", map[string]any{"pacing": 5}, "pacing"},
+		{"pacing null", map[string]any{"pacing": nil}, "pacing"},
+		{"pacing setting out of range", map[string]any{"pacing": map[string]any{"gapMax": "2h"}}, "pacing.gapMax"},
+		{"pacing settings that contradict", map[string]any{"pacing": map[string]any{"gapMin": "10s", "gapMax": "5s"}}, "pacing.gapMax"},
+		{"unknown pacing setting", map[string]any{"pacing": map[string]any{"speed": 1}}, "pacing.speed"},
+		{"pacing setting of the wrong type", map[string]any{"pacing": map[string]any{"dailyCap": "many"}}, "pacing.dailyCap"},
+		{"pacing duration unreadable", map[string]any{"pacing": map[string]any{"chatSpacing": "soon"}}, "pacing.chatSpacing"},
+		{"pacing profile unknown", map[string]any{"pacing": map[string]any{"profile": "reckless"}}, "pacing.profile"},
+		{"valid name, bad pacing", map[string]any{"name": "renamed", "pacing": map[string]any{"typingJitter": 2}}, "pacing.typingJitter"},
 		{"bad window", map[string]any{"rateLimit": map[string]int{"limit": 5, "windowSeconds": 0}}, "rateLimit.windowSeconds"},
 	}
 	for _, tt := range patch {
@@ -149,7 +158,7 @@ func TestDeviceValidation(t *testing.T) {
 		t.Fatalf("%d devices stored, want 2", len(list.Items))
 	}
 	for _, d := range list.Items {
-		if d.Pacing != "balanced" || d.RateLimit != (wireRateLimit{30, 60}) {
+		if d.Pacing != "off" || d.RateLimit != (wireRateLimit{30, 60}) || d.Name == "renamed" {
 			t.Errorf("device changed by a refused request: %+v", d)
 		}
 	}

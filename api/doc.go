@@ -9,7 +9,13 @@
 //	/api/openapi.json          the OpenAPI 3.1 document (openapi.json, embedded)
 //	/api/auth/*, /api/keys     who am I, key rotation, workspace keys
 //	/api/devices[/{id}[/…]]    devices, pairing, sandbox controls, SSE events
-//	/api/messages[/…]          sends and message history
+//	/api/messages[/…]          sends of every kind, history, inbound media
+//	/api/files[/{id}[/content]] uploads to send by fileId
+//	/api/contacts, /api/chats, /api/presence, /api/groups  per device, through its session
+//	/api/accounts[/{id}[/…]]   the Device API Keys guide's accounts (devices)
+//	/api/whatsapp/*            the guide's sends and history (sessionId, device keys)
+//	/api/events, /api/ws       the workspace's event stream (SSE, WebSocket)
+//	/api/webhooks[/{id}[/…]]   webhooks, their deliveries log, tests, redelivery
 //
 // Every route is in the table in routes.go, with who may call it; handlers
 // live in <resource>_handlers.go.
@@ -45,8 +51,18 @@
 //
 // # Streams
 //
-// GET /api/devices/{id}/events is Server-Sent Events written with fasthttp's
-// body stream writer: a snapshot of the device's state, an optional replay
-// from the event log (Last-Event-ID), then live events from a hub
-// subscription, with a heartbeat. Shutdown ends every stream.
+// Every stream is a view of the workspace's event log (events_handlers.go):
+// it subscribes to live events, replays the log after the client's resume
+// point (Last-Event-ID or ?since=), then writes live events, skipping those
+// already replayed, so a client that reconnects misses nothing. The
+// envelope is actors.EncodeEvent's on every channel.
+//
+// GET /api/devices/{id}/events and GET /api/events are Server-Sent Events
+// written with fasthttp's body stream writer (sse.go), with a heartbeat
+// comment; the device stream opens with a snapshot of the device's state.
+// GET /api/ws is github.com/coder/websocket on fiber's own port: the route's
+// middleware (authentication) runs as for any request, then the connection
+// is hijacked from fasthttp and the handshake replayed on it (wsadapter.go).
+// A subscriber that falls behind is cut off and resumes. Shutdown ends
+// every stream, hijacked connections included (streamRegistry).
 package api

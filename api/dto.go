@@ -8,6 +8,8 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/wa-gateway/wa-gateway/actors"
+	"github.com/wa-gateway/wa-gateway/actors/pacing"
 	"github.com/wa-gateway/wa-gateway/storage"
 )
 
@@ -58,9 +60,6 @@ type rateLimitDTO struct {
 	WindowSeconds int `json:"windowSeconds"`
 }
 
-// defaultPacing is the profile of a device that never chose one.
-const defaultPacing = "balanced"
-
 type deviceDTO struct {
 	ID                 int64        `json:"id"`
 	Name               string       `json:"name"`
@@ -74,13 +73,13 @@ type deviceDTO struct {
 	RateLimit          rateLimitDTO `json:"rateLimit"`
 	Pacing             string       `json:"pacing"`
 	DeviceAPIKeyPrefix string       `json:"deviceApiKeyPrefix"`
+	// PacingSettings are the pacing settings in force: the profile's
+	// preset, or the device's own.
+	PacingSettings pacing.Settings `json:"pacingSettings"`
 }
 
 func newDeviceDTO(d storage.Device) deviceDTO {
-	pacing := d.Pacing
-	if pacing == "" {
-		pacing = defaultPacing
-	}
+	settings := actors.PacingSettings(d)
 	return deviceDTO{
 		ID:                 d.ID,
 		Name:               d.Name,
@@ -92,8 +91,9 @@ func newDeviceDTO(d storage.Device) deviceDTO {
 		CreatedAt:          nullTime(d.CreatedAt),
 		LastSeenAt:         nullTime(d.LastSeenAt),
 		RateLimit:          rateLimitDTO{Limit: d.RateLimit.Limit, WindowSeconds: d.RateLimit.WindowSeconds},
-		Pacing:             pacing,
+		Pacing:             string(settings.Profile),
 		DeviceAPIKeyPrefix: d.KeyPrefix,
+		PacingSettings:     settings,
 	}
 }
 
@@ -136,6 +136,7 @@ type mediaDTO struct {
 	Size     int64  `json:"size"`
 	FileName string `json:"filename,omitempty"`
 	URL      string `json:"url,omitempty"`
+	Seconds  int    `json:"seconds,omitempty"`
 }
 
 type messageDTO struct {
@@ -163,6 +164,15 @@ type messageDTO struct {
 	DeliveredAt nullTime         `json:"deliveredAt"`
 	ReadAt      nullTime         `json:"readAt"`
 	FailedAt    nullTime         `json:"failedAt"`
+	// The other kinds of message.
+	Mentions    []string             `json:"mentions,omitempty"`
+	LinkPreview bool                 `json:"linkPreview,omitempty"`
+	Location    *storage.Location    `json:"location,omitempty"`
+	Contact     *storage.ContactCard `json:"contact,omitempty"`
+	Poll        *storage.Poll        `json:"poll,omitempty"`
+	TargetID    string               `json:"targetId,omitempty"`
+	EditedAt    *nullTime            `json:"editedAt,omitempty"`
+	RevokedAt   *nullTime            `json:"revokedAt,omitempty"`
 }
 
 func newMessageDTO(m storage.Message) messageDTO {
@@ -191,7 +201,18 @@ func newMessageDTO(m storage.Message) messageDTO {
 		FailedAt:    nullTime(m.FailedAt),
 	}
 	if m.Media != nil {
-		dto.Media = &mediaDTO{MimeType: m.Media.MimeType, Size: m.Media.Size, FileName: m.Media.FileName, URL: m.Media.URL}
+		dto.Media = &mediaDTO{MimeType: m.Media.MimeType, Size: m.Media.Size, FileName: m.Media.FileName,
+			URL: "/api/messages/" + m.ID + "/media", Seconds: m.Media.Seconds}
+	}
+	dto.Mentions, dto.LinkPreview, dto.TargetID = m.Mentions, m.LinkPreview, m.TargetID
+	dto.Location, dto.Contact, dto.Poll = m.Location, m.Contact, m.Poll
+	if !m.EditedAt.IsZero() {
+		t := nullTime(m.EditedAt)
+		dto.EditedAt = &t
+	}
+	if !m.RevokedAt.IsZero() {
+		t := nullTime(m.RevokedAt)
+		dto.RevokedAt = &t
 	}
 	if m.Error != nil {
 		dto.Error = &messageErrorDTO{Code: m.Error.Code, Message: m.Error.Message}

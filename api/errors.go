@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -12,8 +13,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/wa-gateway/wa-gateway/actors"
+	"github.com/wa-gateway/wa-gateway/actors/egress"
 	"github.com/wa-gateway/wa-gateway/actors/engine"
 	"github.com/wa-gateway/wa-gateway/actors/pacing"
+	"github.com/wa-gateway/wa-gateway/plugins"
+	"github.com/wa-gateway/wa-gateway/scripting"
 	"github.com/wa-gateway/wa-gateway/storage"
 )
 
@@ -25,6 +29,8 @@ type apiError struct {
 	code    string
 	message string
 	field   string // validation_failed only: the offending field
+	// line and column locate a plugin's compile error in its source.
+	line, column int
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
@@ -52,6 +58,35 @@ var (
 	errEngineNotAllowed = &apiError{status: http.StatusBadRequest, code: "engine_not_allowed", message: "Test API keys can only create sandbox devices (engine sim)"}
 	errUnknownEngine    = &apiError{status: http.StatusBadRequest, code: "unknown_engine", message: "Unknown engine; use sim or whatsmeow"}
 	errMediaByURL       = &apiError{status: http.StatusBadRequest, code: "unsupported", message: "Sandbox media must be given as base64"}
+
+	// Media, files and the other kinds of message (media_input.go, file_handlers.go).
+	errFileNotFound      = &apiError{status: http.StatusNotFound, code: "file_not_found", message: "File not found (unknown, expired or of another workspace)"}
+	errMediaTooLarge     = &apiError{status: http.StatusRequestEntityTooLarge, code: "media_too_large", message: "Media too large"}
+	errMediaKindMismatch = &apiError{status: http.StatusBadRequest, code: "media_type_mismatch", message: "The content does not fit the media kind"}
+	errVoiceFormat       = &apiError{status: http.StatusBadRequest, code: "unsupported_voice_format",
+		message: "Voice notes must be Opus audio, mono, in an OGG container (audio/ogg; codecs=opus), as WhatsApp's phones need to play them; convert with: ffmpeg -i input -vn -c:a libopus -ac 1 -ar 16000 -b:a 24k voice.ogg. Send other audio as kind audio"}
+	errInvalidURL       = &apiError{status: http.StatusBadRequest, code: "invalid_url", message: "The media URL must be an absolute http or https URL"}
+	errURLNotAllowed    = &apiError{status: http.StatusBadRequest, code: "url_not_allowed", message: "The media URL points to a private, loopback or link-local address, which this gateway does not fetch"}
+	errMediaFetchFailed = &apiError{status: http.StatusBadRequest, code: "media_fetch_failed", message: "Could not fetch the media URL"}
+	errNotEditable      = &apiError{status: http.StatusConflict, code: "not_editable", message: "Only text and captions of messages this device sent can be edited, once sent and within 15 minutes"}
+	errNotRevocable     = &apiError{status: http.StatusConflict, code: "not_revocable", message: "Only messages this device sent can be revoked, once sent"}
+	errNotReactable     = &apiError{status: http.StatusConflict, code: "not_reactable", message: "This message cannot be reacted to: it has not reached WhatsApp"}
+
+	// The device-key surface of the Device API Keys guide (/api/accounts, /api/whatsapp).
+	errDisclaimerRequired = &apiError{status: http.StatusBadRequest, code: "disclaimer_required",
+		message: "Live accounts run on an unofficial WhatsApp client that WhatsApp may ban; set baileysDisclaimerAccepted to true to accept the risk"}
+	// errSessionNotConnected is the guide's 401 for a send through a device
+	// that is not connected, whichever key named it.
+	errSessionNotConnected = &apiError{status: http.StatusUnauthorized, code: "device_not_connected", message: "Device not connected"}
+
+	// Events and webhooks (events_handlers.go, ws.go, webhook_handlers.go).
+	errUpgradeRequired = &apiError{status: http.StatusUpgradeRequired, code: "upgrade_required", message: "This is a WebSocket endpoint; connect with a WebSocket client"}
+	errTestKeyWebhooks = &apiError{status: http.StatusForbidden, code: "forbidden", message: "Test API keys cannot manage webhooks, which receive live events too; use a live key"}
+
+	// Plugins (plugin_handlers.go).
+	errPluginNotFound = &apiError{status: http.StatusNotFound, code: "plugin_not_found", message: "Plugin not found"}
+	errPluginLimit    = &apiError{status: http.StatusConflict, code: "plugin_limit", message: "This workspace has as many plugins as it may (50); delete one first"}
+	errTestKeyPlugins = &apiError{status: http.StatusForbidden, code: "forbidden", message: "Test API keys cannot manage plugins, which see live events too; use a live key (dry runs are allowed)"}
 
 	errInvalidJSON      = &apiError{status: http.StatusBadRequest, code: "invalid_json", message: "Malformed JSON body"}
 	errNotFound         = &apiError{status: http.StatusNotFound, code: "not_found", message: "Not found"}
@@ -84,10 +119,55 @@ var errorsByCause = []struct {
 	{engine.ErrNotOnWhatsApp, &apiError{status: http.StatusBadRequest, code: "not_on_whatsapp", message: "The recipient is not on WhatsApp"}},
 	{engine.ErrUnsupported, &apiError{status: http.StatusBadRequest, code: "unsupported", message: "Not supported by this device's engine"}},
 	{storage.ErrBadCursor, &apiError{status: http.StatusBadRequest, code: "invalid_cursor", message: "Invalid cursor"}},
+	{actors.ErrNoMedia, &apiError{status: http.StatusNotFound, code: "no_media", message: "This message has no media"}},
+	{actors.ErrNotCancellable, &apiError{status: http.StatusConflict, code: "not_cancellable", message: "Only a queued message can be cancelled; this one was sent, failed or is being sent"}},
+	{pacing.ErrBadSettings, validationError("pacing", "Invalid pacing settings")},
+	{engine.ErrMediaExpired, &apiError{status: http.StatusGone, code: "media_expired", message: "The media is no longer available"}},
+	{engine.ErrInvalidMediaRef, &apiError{status: http.StatusGone, code: "media_expired", message: "The media is no longer available"}},
+	{engine.ErrNoAvatar, &apiError{status: http.StatusNotFound, code: "no_avatar", message: "No profile picture, or it is hidden"}},
+	{engine.ErrGroupNotFound, &apiError{status: http.StatusNotFound, code: "group_not_found", message: "Group not found, or the device is not a member"}},
+	{engine.ErrNotGroupAdmin, &apiError{status: http.StatusForbidden, code: "not_group_admin", message: "Only group admins can do this"}},
+	{storage.ErrTooLarge, errMediaTooLarge},
+	{actors.ErrWebhookNotFound, &apiError{status: http.StatusNotFound, code: "webhook_not_found", message: "Webhook not found"}},
+	{actors.ErrDeliveryNotFound, &apiError{status: http.StatusNotFound, code: "delivery_not_found", message: "Delivery not found"}},
+	{actors.ErrWebhookLimit, &apiError{status: http.StatusConflict, code: "webhook_limit", message: "This workspace has as many webhooks as it may (100); delete one first"}},
+	{actors.ErrUnknownEventType, &apiError{status: http.StatusBadRequest, code: "unknown_event_type", message: "Unknown event type; the Event schema lists them"}},
+	{actors.ErrNoEventTypes, validationError("events", `events must list at least one event type, or "*" for all`)},
+	{actors.ErrEventExpired, &apiError{status: http.StatusGone, code: "event_expired", message: "The event is no longer in the log (it is older than the event retention)"}},
+	{egress.ErrInvalidURL, &apiError{status: http.StatusBadRequest, code: "invalid_url", message: "The URL must be an absolute http or https URL"}},
+	{egress.ErrPrivateAddress, &apiError{status: http.StatusBadRequest, code: "url_not_allowed", message: "The URL points to a private, loopback or link-local address, which this gateway does not reach"}},
+	{scripting.ErrCompile, errPluginCompile},
+	{scripting.ErrConfig, errPluginConfig},
+	{plugins.ErrUnknownBundled, validationError("bundled", "Unknown bundled plugin; GET /api/plugins/bundled lists them")},
 	{storage.ErrConflict, &apiError{status: http.StatusConflict, code: "conflict", message: "Already exists"}},
 	{storage.ErrNotFound, errNotFound},
 	{actors.ErrTimeout, &apiError{status: http.StatusGatewayTimeout, code: "timeout", message: "Timed out"}},
 	{context.DeadlineExceeded, &apiError{status: http.StatusGatewayTimeout, code: "timeout", message: "Timed out"}},
+}
+
+// Plugin sources and configs that a plugin cannot run with; pluginError
+// gives them the script's message and place.
+var (
+	errPluginCompile = &apiError{status: http.StatusBadRequest, code: "compile_error", message: "The plugin's source does not compile"}
+	errPluginConfig  = &apiError{status: http.StatusBadRequest, code: "invalid_config", message: "The plugin does not accept this config"}
+)
+
+// pluginError is the wire form of a plugin that failed to compile or load:
+// compile_error (with line and column when known) or invalid_config.
+func pluginError(e *scripting.Error) *apiError {
+	wire := *errPluginCompile
+	switch {
+	case errors.Is(e, scripting.ErrConfig):
+		wire = *errPluginConfig
+	case errors.Is(e, scripting.ErrSourceTooLarge):
+		return validationError("source", e.Message)
+	}
+	wire.message += ": " + e.Message
+	if e.Line > 0 {
+		wire.message += fmt.Sprintf(" (line %d, column %d)", e.Line, e.Column)
+		wire.line, wire.column = e.Line, e.Column
+	}
+	return &wire
 }
 
 // validationError is a 400 validation_failed naming the field at fault.
@@ -115,6 +195,8 @@ type (
 		Message string `json:"message"`
 		Field   string `json:"field,omitempty"`
 		ID      string `json:"id,omitempty"`
+		Line    int    `json:"line,omitempty"`
+		Column  int    `json:"column,omitempty"`
 	}
 )
 
@@ -128,7 +210,7 @@ func respond(c *fiber.Ctx, status int, data any) error {
 // here as an error envelope.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	wire := s.wireError(c, err)
-	body := errorBody{Code: wire.code, Message: wire.message, Field: wire.field}
+	body := errorBody{Code: wire.code, Message: wire.message, Field: wire.field, Line: wire.line, Column: wire.column}
 	if wire.status >= http.StatusInternalServerError && wire.code == errInternal.code {
 		body.ID = "err_" + rand.Text()[:16]
 		s.log.Error("request failed", "errorId", body.ID, "requestId", requestID(c),
@@ -144,6 +226,7 @@ func (s *Server) wireError(c *fiber.Ctx, err error) *apiError {
 		rl  *actors.RateLimitedError
 		tma *tooManyAttemptsError
 		fe  *fiber.Error
+		se  *scripting.Error
 	)
 	switch {
 	case errors.As(err, &ae):
@@ -159,6 +242,8 @@ func (s *Server) wireError(c *fiber.Ctx, err error) *apiError {
 			message: "Too many failed logins; retry after " + retryAfterSeconds(tma.retryAfter) + " s"}
 	case errors.As(err, &fe):
 		return fiberError(fe)
+	case errors.As(err, &se):
+		return pluginError(se)
 	}
 	for _, m := range errorsByCause {
 		if errors.Is(err, m.cause) {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -32,11 +31,13 @@ const statusQueued = "queued"
 const maxTestKeyScan = 10 * maxListLimit
 
 type sendTextRequest struct {
-	DeviceID flexID `json:"deviceId"`
-	To       string `json:"to"`
-	Text     string `json:"text"`
-	QuotedID string `json:"quotedId"`
-	Wait     bool   `json:"wait"`
+	DeviceID    flexID   `json:"deviceId"`
+	To          string   `json:"to"`
+	Text        string   `json:"text"`
+	QuotedID    string   `json:"quotedId"`
+	Mentions    []string `json:"mentions"`
+	LinkPreview bool     `json:"linkPreview"`
+	Wait        bool     `json:"wait"`
 }
 
 // sendText admits a text message: validated, rate limited, stored as queued
@@ -48,41 +49,58 @@ func (s *Server) sendText(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	deviceID, err := requestedDevice(p, req.DeviceID, "deviceId")
+	deviceID, to, err := s.sendTarget(c, p, req.DeviceID, req.To)
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(req.To) == "" {
-		return validationError("to", "to is required")
+	if err := textField("text", req.Text); err != nil {
+		return err
 	}
-	to, err := engine.ParseRecipient(req.To)
+	mentions, err := parseMentions(req.Mentions)
 	if err != nil {
 		return err
 	}
-	if req.Text == "" {
-		return validationError("text", "text is required")
+	return s.admit(c, p, req.Wait, actors.SendRequest{
+		DeviceID:    deviceID,
+		To:          to,
+		Type:        engine.TypeText,
+		Text:        req.Text,
+		QuotedID:    strings.TrimSpace(req.QuotedID),
+		Mentions:    mentions,
+		LinkPreview: req.LinkPreview,
+	})
+}
+
+// sendTarget reads the device and recipient every send names, and checks
+// that a test key sees the device.
+func (s *Server) sendTarget(c *fiber.Ctx, p *principal, id flexID, rawTo string) (int64, engine.JID, error) {
+	deviceID, err := requestedDevice(p, id, "deviceId")
+	if err != nil {
+		return 0, engine.JID{}, err
 	}
-	if len(req.Text) > maxTextBytes {
-		return validationError("text", fmt.Sprintf("text must be at most %d bytes", maxTextBytes))
+	to, err := recipientField("to", rawTo)
+	if err != nil {
+		return 0, engine.JID{}, err
 	}
 	if p.Kind == principalTest {
 		if _, err := s.visibleDevice(c, p, deviceID); err != nil {
-			return err
+			return 0, engine.JID{}, err
 		}
 	}
-	res, err := s.gw.Send(c.UserContext(), p.WorkspaceID, actors.SendRequest{
-		DeviceID: deviceID,
-		To:       to,
-		Type:     engine.TypeText,
-		Text:     req.Text,
-		QuotedID: strings.TrimSpace(req.QuotedID),
-	})
+	return deviceID, to, nil
+}
+
+// admit hands a validated send to the device (rate limit, durable queue)
+// and answers 202 with the queued message, or with wait 200 once it is
+// sent or failed. Every send kind ends here.
+func (s *Server) admit(c *fiber.Ctx, p *principal, wait bool, req actors.SendRequest) error {
+	res, err := s.actorsSend(c, p.WorkspaceID, req)
 	if err != nil {
 		return err
 	}
 	setRateLimitHeaders(c, res.Limit)
 	msg := res.Message
-	if req.Wait || c.QueryBool("wait") {
+	if wait || c.QueryBool("wait") {
 		msg = s.waitSent(p.WorkspaceID, msg)
 	}
 	status := fiber.StatusOK
@@ -131,43 +149,62 @@ func requestedDevice(p *principal, id flexID, field string) (int64, error) {
 // direction and status.
 func (s *Server) listMessages(c *fiber.Ctx) error {
 	p := principalOf(c)
-	f := storage.MessageFilter{Cursor: c.Query("cursor")}
-	var err error
-	if f.Limit, err = listLimit(c); err != nil {
-		return err
-	}
 	var id flexID
 	if raw := c.Query("deviceId"); raw != "" {
 		id.Present = true
 		id.Value, id.Valid = parseID(raw)
 	}
+	var deviceID int64
 	if p.Kind == principalDevice || id.Present {
-		if f.DeviceID, err = requestedDevice(p, id, "deviceId"); err != nil {
+		var err error
+		if deviceID, err = requestedDevice(p, id, "deviceId"); err != nil {
 			return err
 		}
-		if _, err := s.visibleDevice(c, p, f.DeviceID); err != nil {
+		if _, err := s.visibleDevice(c, p, deviceID); err != nil {
 			return err
 		}
+	}
+	f, err := messageFilterQuery(c)
+	if err != nil {
+		return err
+	}
+	f.DeviceID = deviceID
+	return s.respondMessages(c, p, f)
+}
+
+// messageFilterQuery reads the filters every message listing shares:
+// chat, direction, status, limit and cursor. The device is the caller's to set.
+func messageFilterQuery(c *fiber.Ctx) (storage.MessageFilter, error) {
+	f := storage.MessageFilter{Cursor: c.Query("cursor")}
+	var err error
+	if f.Limit, err = listLimit(c); err != nil {
+		return f, err
 	}
 	if chat := c.Query("chat"); chat != "" {
 		jid, err := engine.ParseRecipient(chat)
 		if err != nil {
-			return err
+			return f, err
 		}
 		f.Chat = jid.String()
 	}
 	switch f.Direction = c.Query("direction"); f.Direction {
 	case "", "in", "out":
 	default:
-		return validationError("direction", "direction must be in or out")
+		return f, validationError("direction", "direction must be in or out")
 	}
 	if f.Status = c.Query("status"); f.Status != "" && !messageStatuses[f.Status] {
-		return validationError("status", "status must be one of queued, sent, delivered, read, played, failed, received")
+		return f, validationError("status", "status must be one of queued, sent, delivered, read, played, failed, received")
 	}
+	return f, nil
+}
 
+// respondMessages answers one page of the messages f selects, among those
+// p can see.
+func (s *Server) respondMessages(c *fiber.Ctx, p *principal, f storage.MessageFilter) error {
 	var (
 		msgs []storage.Message
 		next string
+		err  error
 	)
 	if p.Kind == principalTest && f.DeviceID == 0 {
 		msgs, next, err = s.sandboxMessages(c, p, f)

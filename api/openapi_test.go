@@ -149,7 +149,11 @@ func producedErrorCodes() []string {
 		errInvalidCredentials.code, errEngineNotAllowed.code, errUnknownEngine.code, errMediaByURL.code,
 		errInvalidJSON.code, errNotFound.code, errMethodNotAllowed.code, errPayloadTooLarge.code,
 		errNotReady.code, errInternal.code, "validation_failed", "rate_limited", "too_many_attempts", "bad_request",
-		"headers_too_large", "request_timeout",
+		"headers_too_large", "request_timeout", errUpgradeRequired.code, errTestKeyWebhooks.code,
+		errFileNotFound.code, errMediaTooLarge.code, errMediaKindMismatch.code, errVoiceFormat.code, errInvalidURL.code,
+		errURLNotAllowed.code, errMediaFetchFailed.code, errNotEditable.code, errNotRevocable.code, errNotReactable.code,
+		errPluginNotFound.code, errPluginLimit.code,
+		errIdempotencyMismatch.code, errIdempotencyInProgress.code,
 	}
 	for _, m := range errorsByCause {
 		codes = append(codes, m.wire.code)

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/wa-gateway/wa-gateway/actors/engine"
 )
 
 // List paging bounds (API.md §1).
@@ -122,4 +125,23 @@ func listLimit(c *fiber.Ctx) (int, error) {
 func trimmedLen(s string) (string, int) {
 	s = strings.TrimSpace(s)
 	return s, len([]rune(s))
+}
+
+// recipientField reads the required recipient in field: a phone number or a JID.
+func recipientField(field, raw string) (engine.JID, error) {
+	if strings.TrimSpace(raw) == "" {
+		return engine.JID{}, validationError(field, field+" is required")
+	}
+	return engine.ParseRecipient(raw)
+}
+
+// textField checks the required message text in field.
+func textField(field, text string) error {
+	if text == "" {
+		return validationError(field, field+" is required")
+	}
+	if len(text) > maxTextBytes {
+		return validationError(field, fmt.Sprintf("%s must be at most %d bytes", field, maxTextBytes))
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"sync"
@@ -70,6 +71,18 @@ type Config struct {
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
+	// MediaMaxBytes bounds images, video, audio, voice notes and stickers
+	// (default 16 MiB), DocumentMaxBytes documents and uploaded files
+	// (default 100 MiB). Requests that carry media (send-media, uploads)
+	// may be as large as a base64 document; every other body keeps
+	// BodyLimit.
+	MediaMaxBytes    int64
+	DocumentMaxBytes int64
+	// FileRetention is how long uploaded files and the media of sends are
+	// kept (default 24 h); MediaFetchTimeout bounds fetching media from a
+	// URL (default 60 s).
+	FileRetention     time.Duration
+	MediaFetchTimeout time.Duration
 }
 
 // Server is the gateway's HTTP API.
@@ -81,12 +94,15 @@ type Server struct {
 	app        *fiber.App
 	throttle   *auth.Throttle
 	usage      *keyUsage
+	idem       *idempotency
 	streams    *streamRegistry
 	openapi    []byte
 	llmsFull   func() ([]byte, error) // llms.txt + the reference, built on first use
 	publicHost string
 	now        func() time.Time
 	heartbeat  time.Duration
+	// mediaClient fetches media from client-given URLs (private-address guard).
+	mediaClient *http.Client
 	// dummyHash is verified against when a login names no account, so that
 	// unknown e-mails cost the same time as wrong passwords.
 	dummyHash func() (string, error)
@@ -130,6 +146,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.ReadTimeout = orDefault(cfg.ReadTimeout, DefaultReadTimeout)
 	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, DefaultWriteTimeout)
 	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.setMediaDefaults()
 
 	s := &Server{
 		cfg:       cfg,
@@ -138,11 +155,13 @@ func New(cfg Config) (*Server, error) {
 		db:        cfg.DB,
 		throttle:  auth.NewThrottle(time.Now),
 		usage:     newKeyUsage(cfg.DB, cfg.Logger),
+		idem:      newIdempotency(cfg.DB, cfg.Logger),
 		streams:   newStreamRegistry(),
 		conns:     newConnTracker(),
 		now:       time.Now,
 		heartbeat: sseHeartbeat,
 	}
+	s.mediaClient = newMediaClient(cfg)
 	s.stopCtx, s.stop = context.WithCancel(context.Background())
 	s.dummyHash = sync.OnceValues(func() (string, error) {
 		return auth.HashPassword(context.Background(), "no account has this password")
@@ -168,7 +187,7 @@ func New(cfg Config) (*Server, error) {
 		// Handlers hand request values to actors that outlive the request;
 		// fasthttp would otherwise recycle the bytes under them.
 		Immutable:             true,
-		BodyLimit:             cfg.BodyLimit,
+		BodyLimit:             max(cfg.BodyLimit, mediaBodyLimit(cfg)),
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
 		IdleTimeout:           cfg.IdleTimeout,
@@ -177,10 +196,11 @@ func New(cfg Config) (*Server, error) {
 		JSONEncoder:           json.Marshal,
 		JSONDecoder:           json.Unmarshal,
 	})
-	s.app.Use(assignRequestID, s.accessLog, s.recoverPanics())
+	s.app.Use(assignRequestID, s.accessLog, s.recoverPanics(), s.limitBody)
 	s.registerRoutes()
 
 	go s.usage.run(keyUsageFlushInterval)
+	go s.idem.run(idempotencySweepInterval)
 	return s, nil
 }
 
@@ -236,6 +256,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.usage.close(); err != nil {
 			errs = append(errs, fmt.Errorf("api: shutdown: %w", err))
 		}
+		s.idem.close()
 		s.shutdownErr = errors.Join(errs...)
 	})
 	return s.shutdownErr

@@ -34,6 +34,9 @@ type testServer struct {
 	gw   *actors.Gateway
 	base string
 	logs *syncBuffer
+	// sim is the simulator behind sandbox ("sim") devices: what it
+	// records is what the contacts received.
+	sim *sim.Engine
 }
 
 // serverOption adjusts the server before it serves.
@@ -64,14 +67,21 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 		t.Fatal(err)
 	}
 	simCfg := sim.Config{ConnectDelay: 5 * time.Millisecond, AckDelay: 10 * time.Millisecond, ReadDelay: 10 * time.Millisecond}
+	simEngine := sim.New(simCfg)
+	// The gateway reaches webhook URLs under the server's private-URL policy.
+	var policy Config
+	for _, o := range opts {
+		o(&policy, nil)
+	}
 	gw, err := actors.Start(context.Background(), actors.Config{
 		Logger: log,
 		DB:     db,
 		Engines: map[string]engine.Engine{
-			engineSim:       sim.New(simCfg),
+			engineSim:       simEngine,
 			engineWhatsmeow: sim.New(simCfg),
 		},
 		DefaultRateLimit: pacing.Rate{Limit: 30, Window: time.Minute},
+		AllowPrivateURLs: policy.AllowPrivateURLs,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +103,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	ts := &testServer{t: t, srv: srv, db: db, gw: gw, base: "http://" + ln.Addr().String(), logs: logs}
+	ts := &testServer{t: t, srv: srv, db: db, gw: gw, base: "http://" + ln.Addr().String(), logs: logs, sim: simEngine}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

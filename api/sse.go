@@ -27,14 +27,21 @@ const (
 	maxFramesPerFlush = 64
 )
 
+// Event streams (Server-Sent Events here, WebSocket in ws.go) are views of
+// the workspace's event log: a stream subscribes to live events first,
+// then replays the log after the client's resume point, then writes live
+// events, skipping those it already replayed (by seq). Nothing falls in
+// between, and a client that reconnects with the last seq it saw misses
+// nothing the log still holds (the retention is at least 24 h).
+
 // deviceEvents streams one device's events as Server-Sent Events.
 //
 // The stream opens with the device's current status (and its QR code while
 // it waits for a scan), as frames without an id: they are not log entries.
 // With Last-Event-ID (or ?since=) the log is replayed from there first, and
 // the current state follows the replay, so that it is what the client ends
-// on. Live events follow; the subscription is taken before anything is
-// read, and events are de-duplicated by seq, so nothing falls in between.
+// on. device.qr and device.status are named qr and status (the seed's
+// names).
 func (s *Server) deviceEvents(c *fiber.Ctx) error {
 	p := principalOf(c)
 	d, err := s.deviceParam(c)
@@ -45,46 +52,12 @@ func (s *Server) deviceEvents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if s.stopCtx.Err() != nil {
-		return actors.ErrStopped
-	}
-
-	sub := s.gw.Subscribe(p.WorkspaceID, actors.SubscribeFilter{DeviceID: d.ID})
 	snapshot, err := s.snapshotFrames(c.UserContext(), d)
 	if err != nil {
-		sub.Close()
 		return err
 	}
-	conn := c.Context().Conn()
-	streamID, ok := s.streams.add(conn)
-	if !ok {
-		sub.Close()
-		return actors.ErrStopped
-	}
-
-	c.Set(fiber.HeaderContentType, "text/event-stream")
-	c.Set(fiber.HeaderCacheControl, "no-cache")
-	c.Set(fiber.HeaderConnection, "keep-alive")
-	c.Set("X-Accel-Buffering", "no")
-	c.Status(fiber.StatusOK)
-	c.Response().ImmediateHeaderFlush = true
-
-	st := &sseStream{
-		s:        s,
-		conn:     conn,
-		sub:      sub,
-		ws:       p.WorkspaceID,
-		deviceID: d.ID,
-		since:    since,
-		resume:   resume,
-		snapshot: snapshot,
-	}
-	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
-		defer s.streams.remove(streamID)
-		defer sub.Close()
-		st.run(w)
-	}))
-	return nil
+	feed := s.newEventFeed(p, eventFilter{deviceID: d.ID}, since)
+	return s.serveSSE(c, feed, resume, snapshot, sseEventName)
 }
 
 // resumePoint reads where a client wants to resume: the Last-Event-ID
@@ -104,6 +77,35 @@ func resumePoint(c *fiber.Ctx) (uint64, bool, error) {
 	return seq, true, nil
 }
 
+// serveSSE answers with an event stream of feed. snapshot (frames, may be
+// empty) goes after the replay; name gives each event its SSE event name.
+func (s *Server) serveSSE(c *fiber.Ctx, feed *eventFeed, resume bool, snapshot []byte, name func(string) string) error {
+	if s.stopCtx.Err() != nil {
+		return actors.ErrStopped
+	}
+	conn := c.Context().Conn()
+	streamID, ok := s.streams.add(conn)
+	if !ok {
+		return actors.ErrStopped
+	}
+	feed.subscribe()
+
+	c.Set(fiber.HeaderContentType, "text/event-stream")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	c.Set(fiber.HeaderConnection, "keep-alive")
+	c.Set("X-Accel-Buffering", "no")
+	c.Status(fiber.StatusOK)
+	c.Response().ImmediateHeaderFlush = true
+
+	st := &sseStream{s: s, conn: conn, feed: feed, resume: resume, snapshot: snapshot, name: name}
+	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
+		defer s.streams.remove(streamID)
+		defer feed.close()
+		st.run(w)
+	}))
+	return nil
+}
+
 // snapshotFrames renders the device's current state as stream frames.
 func (s *Server) snapshotFrames(ctx context.Context, d storage.Device) ([]byte, error) {
 	var buf strings.Builder
@@ -112,7 +114,7 @@ func (s *Server) snapshotFrames(ctx context.Context, d storage.Device) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	if err := writeEventFrame(w, s.snapshotEvent(d, actors.EventDeviceStatus, status)); err != nil {
+	if err := writeEventFrame(w, s.snapshotEvent(d, actors.EventDeviceStatus, status), sseEventName); err != nil {
 		return nil, err
 	}
 	if d.Status == actors.StatusScanQR {
@@ -127,7 +129,7 @@ func (s *Server) snapshotFrames(ctx context.Context, d storage.Device) ([]byte, 
 			if err != nil {
 				return nil, err
 			}
-			if err := writeEventFrame(w, s.snapshotEvent(d, actors.EventDeviceQR, data)); err != nil {
+			if err := writeEventFrame(w, s.snapshotEvent(d, actors.EventDeviceQR, data), sseEventName); err != nil {
 				return nil, err
 			}
 		case !isNoQR(err):
@@ -157,22 +159,22 @@ func (s *Server) snapshotEvent(d storage.Device, typ string, data json.RawMessag
 type sseStream struct {
 	s        *Server
 	conn     net.Conn
-	sub      *actors.Subscription
-	ws       int64
-	deviceID int64
-	since    uint64
+	feed     *eventFeed
 	resume   bool
 	snapshot []byte
+	name     func(string) string
 }
 
 // run writes the stream until the client goes away (a failed flush), the
-// subscription ends (the client fell behind, or the gateway stops) or the
-// server shuts down.
+// subscription ends (the client fell behind, or the gateway stops: the
+// stream ends so that the client reconnects and resumes) or the server
+// shuts down.
 func (st *sseStream) run(w *bufio.Writer) {
-	lastSeq := st.since
 	if st.resume {
-		var ok bool
-		if lastSeq, ok = st.replay(w, lastSeq); !ok {
+		err := st.feed.replay(st.s.stopCtx, func(e storage.Event) error {
+			return writeEventFrame(w, e, st.name)
+		}, func() error { return st.flush(w) })
+		if err != nil {
 			return
 		}
 	}
@@ -182,6 +184,7 @@ func (st *sseStream) run(w *bufio.Writer) {
 	heartbeat := time.NewTicker(st.s.heartbeat)
 	defer heartbeat.Stop()
 	stopping := st.s.stopCtx.Done()
+	live := st.feed.sub.C
 	for {
 		select {
 		case <-stopping:
@@ -190,21 +193,20 @@ func (st *sseStream) run(w *bufio.Writer) {
 			if _, err := w.WriteString(": ping\n\n"); err != nil || st.flush(w) != nil {
 				return
 			}
-		case e, ok := <-st.sub.C:
+		case e, ok := <-live:
 			if !ok {
 				return
 			}
 			for n := 0; ; n++ {
-				if e.Seq > lastSeq {
-					lastSeq = e.Seq
-					if err := writeEventFrame(w, e); err != nil {
+				if st.feed.accept(e) {
+					if err := writeEventFrame(w, e, st.name); err != nil {
 						return
 					}
 				}
-				if n == maxFramesPerFlush || len(st.sub.C) == 0 {
+				if n == maxFramesPerFlush || len(live) == 0 {
 					break
 				}
-				if e, ok = <-st.sub.C; !ok {
+				if e, ok = <-live; !ok {
 					_ = st.flush(w)
 					return
 				}
@@ -212,33 +214,6 @@ func (st *sseStream) run(w *bufio.Writer) {
 			if st.flush(w) != nil {
 				return
 			}
-		}
-	}
-}
-
-// replay writes the device's logged events after seq and returns the last
-// seq read, so that live events already replayed are skipped.
-func (st *sseStream) replay(w *bufio.Writer, after uint64) (uint64, bool) {
-	for {
-		evs, err := st.s.db.ReadEvents(st.ws, after, replayPage)
-		if err != nil {
-			st.s.log.Warn("event replay failed", "workspaceId", st.ws, "after", after, "err", err)
-			return after, false
-		}
-		for _, e := range evs {
-			after = e.Seq
-			if e.DeviceID != st.deviceID {
-				continue
-			}
-			if err := writeEventFrame(w, e); err != nil {
-				return after, false
-			}
-		}
-		if st.flush(w) != nil || st.s.stopCtx.Err() != nil {
-			return after, false
-		}
-		if len(evs) < replayPage {
-			return after, true
 		}
 	}
 }
@@ -257,13 +232,13 @@ func (st *sseStream) flush(w *bufio.Writer) error {
 }
 
 // writeEventFrame writes one event as an SSE frame: "id:" only for logged
-// events, the event name the seed uses, and the envelope as data. device.qr
-// data from the log carries only the code; the image is added here.
-func writeEventFrame(w *bufio.Writer, e storage.Event) error {
+// events, the event's name, and the envelope as data — the bytes webhooks
+// and WebSocket frames carry (actors.EncodeEvent).
+func writeEventFrame(w *bufio.Writer, e storage.Event, name func(string) string) error {
 	if e.Type == actors.EventDeviceQR {
 		e.Data = withQRImage(e.Data)
 	}
-	data, err := json.Marshal(newEventDTO(e))
+	data, err := actors.EncodeEvent(e)
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", e.ID, err)
 	}
@@ -273,21 +248,23 @@ func writeEventFrame(w *bufio.Writer, e storage.Event) error {
 		w.WriteByte('\n')
 	}
 	w.WriteString("event: ")
-	w.WriteString(sseEventName(e.Type))
+	w.WriteString(name(e.Type))
 	w.WriteString("\ndata: ")
 	w.Write(data)
 	_, err = w.WriteString("\n\n")
 	return err
 }
 
-// withQRImage turns device.qr data {code, expiresAt} into the full QR DTO.
-// Data it cannot read is passed on as it is.
+// withQRImage completes device.qr data logged without its image (before
+// the log carried images) into the full QR DTO. Data that has its image,
+// or that it cannot read, is passed on as it is.
 func withQRImage(data json.RawMessage) json.RawMessage {
 	var q struct {
 		Code      string    `json:"code"`
+		Image     string    `json:"image"`
 		ExpiresAt time.Time `json:"expiresAt"`
 	}
-	if err := json.Unmarshal(data, &q); err != nil || q.Code == "" {
+	if err := json.Unmarshal(data, &q); err != nil || q.Code == "" || q.Image != "" {
 		return data
 	}
 	dto, err := newQRDTO(q.Code, q.ExpiresAt)
@@ -306,8 +283,9 @@ func isNoQR(err error) bool {
 	return errors.Is(err, actors.ErrNoQR) || errors.Is(err, engine.ErrNoQR)
 }
 
-// sseEventName is the SSE event name of an event type: the seed's short
-// names for the device's own events, the type otherwise.
+// sseEventName is the SSE event name of an event type on a device's
+// stream: the seed's short names for the device's own events, the type
+// otherwise.
 func sseEventName(typ string) string {
 	switch typ {
 	case actors.EventDeviceQR:
@@ -318,9 +296,10 @@ func sseEventName(typ string) string {
 	return typ
 }
 
-// streamRegistry tracks open event streams so that Shutdown can end them:
-// fasthttp waits for every response to finish, and a stream never does by
-// itself.
+// streamRegistry tracks open event streams (SSE responses and hijacked
+// WebSocket connections) so that Shutdown can end them: fasthttp waits for
+// every response to finish, and a stream never does by itself; it does not
+// track hijacked connections at all.
 type streamRegistry struct {
 	mu      sync.Mutex
 	closed  bool
@@ -387,14 +366,14 @@ func (r *streamRegistry) wait(ctx context.Context) bool {
 	}
 }
 
-// cut fails the pending writes of the streams still open, whose clients
-// stopped reading.
+// cut fails the pending writes and reads of the streams still open, whose
+// clients stopped reading.
 func (r *streamRegistry) cut() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, conn := range r.conns {
 		if conn != nil {
-			_ = conn.SetWriteDeadline(time.Now())
+			_ = conn.SetDeadline(time.Now())
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -34,6 +35,11 @@ type Device struct {
 	KeyPrefix    string    `json:"keyPrefix"`
 	CreatedAt    time.Time `json:"createdAt"`
 	LastSeenAt   time.Time `json:"lastSeenAt"` // zero: never connected
+
+	// Pacing (above) names the pacing profile the device's settings started
+	// from; PacingSettings holds them all (actors/pacing.Settings as JSON),
+	// empty while the device uses its profile's preset unchanged.
+	PacingSettings json.RawMessage `json:"pacingSettings,omitempty"`
 }
 
 // CreateDevice stores a device and its device key in one synced batch,
@@ -292,13 +298,17 @@ func (db *DB) deleteDevice(b *pebble.Batch, id int64) error {
 	if err != nil {
 		return err
 	}
-	for _, prefix := range [][]byte{deviceMessagesPrefix(id), deviceWAIDsPrefix(id), deviceQueuePrefix(id)} {
+	for _, prefix := range [][]byte{deviceMessagesPrefix(id), deviceWAIDsPrefix(id), deviceQueuePrefix(id), deviceChatsPrefix(id)} {
 		if err := b.DeleteRange(prefix, prefixEnd(prefix), nil); err != nil {
 			return err
 		}
 	}
+	if err := deleteDeviceIdempotency(db.pdb, b, d.WorkspaceID, id); err != nil {
+		return err
+	}
 	return errors.Join(
 		b.Delete(engineStateKey(id), nil),
+		b.Delete(pacerStateKey(id), nil),
 		b.Delete(deviceNameKey(d.WorkspaceID, d.Name), nil),
 		b.Delete(workspaceDeviceKey(d.WorkspaceID, id), nil),
 		b.Delete(deviceKey(id), nil),

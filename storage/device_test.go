@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestDeviceRoundTrip(t *testing.T) {
@@ -185,6 +186,9 @@ func TestDeleteDeviceLeavesNothing(t *testing.T) {
 			if err := db.PutMessage(m); err != nil {
 				t.Fatal(err)
 			}
+			if err := db.RecordChatMessage(m); err != nil {
+				t.Fatal(err)
+			}
 			if dev.ID == keep.ID {
 				kept = append(kept, m)
 			}
@@ -195,6 +199,20 @@ func TestDeleteDeviceLeavesNothing(t *testing.T) {
 	}
 	if err := db.PutEngineState(keep.ID, []byte("state")); err != nil {
 		t.Fatal(err)
+	}
+	for _, dev := range []Device{d, keep} {
+		if err := db.PutPacerState(dev.ID, []byte(`{"v":1}`)); err != nil {
+			t.Fatal(err)
+		}
+		key := fmt.Sprint("idem-", dev.ID)
+		now := testTime(1)
+		if _, _, err := db.ReserveIdempotencyKey(IdempotencyRecord{WorkspaceID: ws.ID, Key: key, Fingerprint: "f",
+			CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CompleteIdempotencyKey(ws.ID, key, "f", dev.ID, 202, []byte(`{"success":true}`)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ev := Event{ID: NewEventID(), Seq: 1, Type: "device.deleted", WorkspaceID: ws.ID, DeviceID: d.ID, Data: []byte(`{}`)}
 	if err := db.AppendEvents([]Event{ev}); err != nil {
@@ -230,6 +248,12 @@ func TestDeleteDeviceLeavesNothing(t *testing.T) {
 	if _, err := db.GetEngineState(keep.ID); err != nil {
 		t.Errorf("other device's engine state: %v", err)
 	}
+	if _, err := db.GetPacerState(keep.ID); err != nil {
+		t.Errorf("other device's pacer state: %v", err)
+	}
+	if _, err := db.GetIdempotencyKey(ws.ID, fmt.Sprint("idem-", keep.ID), testTime(2)); err != nil {
+		t.Errorf("other device's idempotency answer: %v", err)
+	}
 	msgs, _, err := db.ListMessages(ws.ID, MessageFilter{Limit: 100})
 	if err != nil || len(msgs) != len(kept) {
 		t.Errorf("messages after DeleteDevice: %d, %v; want the %d of the other device", len(msgs), err, len(kept))
@@ -263,7 +287,9 @@ func deviceReference(t *testing.T, k, v []byte, device int64, key APIKey) string
 	}
 	prefix := string(k[:min(len(k), 3)])
 	switch prefix {
-	case keyFormat, prefixSequence, prefixWorkspace, prefixUser, prefixUserEmail, prefixSession, prefixEvent:
+	case keyFormat, prefixSequence, prefixWorkspace, prefixUser, prefixUserEmail, prefixSession, prefixEvent,
+		prefixEventOutbox, prefixWebhook, prefixWebhookCursor, prefixDelivery, // events stay; webhooks filter by device at most
+		prefixPlugin, prefixPluginRevision: // so do plugins
 		return ""
 	case prefixAPIKey:
 		var rec apiKeyRecord
@@ -316,11 +342,37 @@ func deviceReference(t *testing.T, k, v []byte, device int64, key APIKey) string
 		if id == device {
 			return "message index " + prefix
 		}
+	case prefixFile, prefixFileChunk, prefixFileExpiry:
+		return "" // files belong to the workspace, not to a device
+	case prefixChat:
+		id, _, err := parseChatKey(k)
+		must(err)
+		if id == device {
+			return "chat"
+		}
 	case prefixEngineState:
 		id, err := parseEngineStateKey(k)
 		must(err)
 		if id == device {
 			return "engine state"
+		}
+	case prefixPacerState:
+		id, err := parsePacerStateKey(k)
+		must(err)
+		if id == device {
+			return "pacer state"
+		}
+	case prefixIdempotency:
+		var rec IdempotencyRecord
+		must(decodeRecord(v, &rec))
+		if rec.DeviceID == device {
+			return "idempotency answer"
+		}
+	case prefixIdemExpiry:
+		_, ws, key, err := parseIdemExpiryKey(k)
+		must(err)
+		if key == fmt.Sprint("idem-", device) && ws > 0 {
+			return "idempotency expiry"
 		}
 	default:
 		t.Fatalf("key %q has a prefix this test does not know", k)

@@ -7,8 +7,22 @@
 // Every write a client is told about is committed with pebble.Sync; a write
 // that touches several records (a record and its indexes, an account, a
 // device with its key, a device's deletion) is one batch, so it is stored
-// whole or not at all. Only TouchKeys (last-used times) and the lazy
-// deletion of expired sessions skip the sync.
+// whole or not at all. Only TouchKeys (last-used times), the lazy
+// deletion of expired sessions and a webhook's progress (its cursor and
+// deliveries log, where a loss means a redelivery) skip the sync.
+//
+// # The event log and its outbox
+//
+// An event is stored twice on its way to the log. The writer of the change
+// that caused it (a device actor) stores the change and the event, without
+// a seq, under eo/ in one synced batch (PutMessageWithEvents,
+// PutDeviceWithEvents, AddPendingEvents). The workspace's log writer then
+// gives it the next seq and moves it to ev/ in one synced batch
+// (CommitEvents), so an event is either pending or on the log, never both
+// and never neither. After a crash, what is still pending is committed
+// first (PendingEvents), with the id it was stored with. CompactEvents
+// drops events older than the retention, but never the newest one, so that
+// seq continues after it.
 //
 // Pebble has no transactions. Writes whose correctness depends on what is
 // stored (ID allocation, uniqueness of e-mails, device names and key
@@ -42,8 +56,21 @@
 //	mw/     device ID, WhatsApp id   workspace ID, then msg id           message.go
 //	mq/     device ID, msg id        workspace ID (while "queued")       message.go
 //	ev/     workspace ID, seq        Event                               event.go
+//	eo/     workspace ID, event id   Event without its seq (outbox)      outbox.go
+//	wh/     workspace ID, webhook id Webhook, with its secrets           webhook.go
+//	wc/     workspace ID, webhook id last seq handled (uint64)          webhook.go
+//	wd/     ws ID, webhook id, dlv id Delivery                           delivery.go
 //	es/     device ID                engine state, opaque bytes          enginestate.go
-//	wa/     (raw, see storage/wastore) whatsmeow's store (raw Namespace)   rawkv.go, storage/wastore
+//	fl/     workspace ID, file id    File                                file.go
+//	fb/     file id (31 bytes), no.  one chunk of the file's bytes       file.go
+//	fx/     expiry (Unix s), file id workspace ID                        file.go
+//	ch/     device ID, chat JID      Chat                                chat.go
+//	dp/     device ID                pacer state (pacing.Snapshot JSON)  pacer.go
+//	ik/     workspace ID, key        IdempotencyRecord                   idempotency.go
+//	ix/     expiry (Unix s), ws ID, key (empty)                          idempotency.go
+//	pl/     workspace ID, plugin id  Plugin                              plugin.go
+//	pr/     workspace ID             plugins revision (uint64)           plugin.go
+//	wa/     its owner's keys         whatsmeow's store (a Namespace)     rawkv.go, storage/wastore
 //
 // The wa/ prefix is handed out whole as a Namespace (rawkv.go): raw keys
 // and values that storage/wastore builds, versions and documents itself.

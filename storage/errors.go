@@ -22,4 +22,6 @@ var (
 	// ErrFormatTooNew: the database was written by a newer build whose
 	// format this build does not know.
 	ErrFormatTooNew = errors.New("database format too new")
+	// ErrTooLarge: a file is larger than the limit it was stored with.
+	ErrTooLarge = errors.New("too large")
 )

@@ -32,7 +32,20 @@ const (
 	prefixMessageQueue    = "mq/"
 	prefixEvent           = "ev/"
 	prefixEngineState     = "es/"
+	prefixFile            = "fl/"
+	prefixFileChunk       = "fb/"
+	prefixFileExpiry      = "fx/"
+	prefixChat            = "ch/"
 	prefixReservedWAStore = "wa/"
+	prefixEventOutbox     = "eo/"
+	prefixWebhook         = "wh/"
+	prefixWebhookCursor   = "wc/"
+	prefixDelivery        = "wd/"
+	prefixPacerState      = "dp/"
+	prefixIdempotency     = "ik/"
+	prefixIdemExpiry      = "ix/"
+	prefixPlugin          = "pl/"
+	prefixPluginRevision  = "pr/"
 )
 
 // Sizes of fixed-width key parts.
@@ -49,6 +62,10 @@ var keyPrefixes = []string{
 	prefixDevice, prefixDeviceName, prefixWorkspaceDevice, prefixMessage,
 	prefixDeviceMessage, prefixMessageWAID, prefixMessageQueue, prefixEvent,
 	prefixEngineState, prefixReservedWAStore,
+	prefixEventOutbox, prefixWebhook, prefixWebhookCursor, prefixDelivery,
+	prefixFile, prefixFileChunk, prefixFileExpiry, prefixChat,
+	prefixPacerState, prefixIdempotency, prefixIdemExpiry,
+	prefixPlugin, prefixPluginRevision,
 }
 
 // sequence names an ID counter.
@@ -227,6 +244,142 @@ func parseEngineStateKey(k []byte) (int64, error) {
 	return id, r.end()
 }
 
+func workspaceFilesPrefix(ws int64) []byte {
+	return appendID(newKey(prefixFile, idSize+fileIDLength), ws)
+}
+
+func fileKey(ws int64, id string) []byte { return append(workspaceFilesPrefix(ws), id...) }
+
+func parseFileKey(k []byte) (ws int64, id string, err error) {
+	r := readKey(k, prefixFile)
+	ws, id = r.id(), r.rest()
+	return ws, id, r.end()
+}
+
+// fileChunksPrefix keys a file's chunks. The file id is a fixed-width part
+// (fileIDLength bytes), so the chunk number can follow it.
+func fileChunksPrefix(id string) []byte {
+	return append(newKey(prefixFileChunk, fileIDLength+idSize), id...)
+}
+
+func fileChunkKey(id string, n int64) []byte { return appendID(fileChunksPrefix(id), n) }
+
+func parseFileChunkKey(k []byte) (id string, n int64, err error) {
+	r := readKey(k, prefixFileChunk)
+	id, n = string(r.take(fileIDLength)), r.id()
+	return id, n, r.end()
+}
+
+// fileExpiryKey orders files by expiry (Unix seconds) for the sweep.
+func fileExpiryKey(expires int64, id string) []byte {
+	return append(appendID(newKey(prefixFileExpiry, idSize+fileIDLength), expires), id...)
+}
+
+func parseFileExpiryKey(k []byte) (expires int64, id string, err error) {
+	r := readKey(k, prefixFileExpiry)
+	expires, id = r.id(), r.rest()
+	return expires, id, r.end()
+}
+
+func deviceChatsPrefix(device int64) []byte {
+	return appendID(newKey(prefixChat, idSize+32), device)
+}
+
+func chatKey(device int64, jid string) []byte { return append(deviceChatsPrefix(device), jid...) }
+
+func parseChatKey(k []byte) (device int64, jid string, err error) {
+	r := readKey(k, prefixChat)
+	device, jid = r.id(), r.rest()
+	return device, jid, r.end()
+}
+
+// The event outbox: events a device actor stored with the change that
+// caused them, waiting for the workspace actor to give them a seq.
+
+func workspaceOutboxPrefix(ws int64) []byte {
+	return appendID(newKey(prefixEventOutbox, idSize+eventIDLength), ws)
+}
+
+func outboxKey(ws int64, eventID string) []byte { return append(workspaceOutboxPrefix(ws), eventID...) }
+
+func parseOutboxKey(k []byte) (ws int64, eventID string, err error) {
+	r := readKey(k, prefixEventOutbox)
+	ws, eventID = r.id(), r.rest()
+	return ws, eventID, r.end()
+}
+
+// Webhooks, their cursors and their deliveries. A webhook id has a fixed
+// length (webhookIDLength), so the delivery id can follow it.
+
+func workspaceWebhooksPrefix(ws int64) []byte {
+	return appendID(newKey(prefixWebhook, idSize+webhookIDLength), ws)
+}
+
+func webhookKey(ws int64, id string) []byte { return append(workspaceWebhooksPrefix(ws), id...) }
+
+func parseWebhookKey(k []byte) (ws int64, id string, err error) {
+	r := readKey(k, prefixWebhook)
+	ws, id = r.id(), r.rest()
+	return ws, id, r.end()
+}
+
+func webhookCursorKey(ws int64, id string) []byte {
+	return append(appendID(newKey(prefixWebhookCursor, idSize+webhookIDLength), ws), id...)
+}
+
+func parseWebhookCursorKey(k []byte) (ws int64, id string, err error) {
+	r := readKey(k, prefixWebhookCursor)
+	ws, id = r.id(), r.rest()
+	return ws, id, r.end()
+}
+
+func webhookDeliveriesPrefix(ws int64, webhook string) []byte {
+	return append(appendID(newKey(prefixDelivery, idSize+webhookIDLength+deliveryIDLength), ws), webhook...)
+}
+
+func deliveryKey(ws int64, webhook, id string) []byte {
+	return append(webhookDeliveriesPrefix(ws, webhook), id...)
+}
+
+func parseDeliveryKey(k []byte) (ws int64, webhook, id string, err error) {
+	r := readKey(k, prefixDelivery)
+	ws, webhook = r.id(), string(r.take(webhookIDLength))
+	id = r.rest()
+	return ws, webhook, id, r.end()
+}
+
+// A device's pacer state, and the Idempotency-Key answers of a workspace
+// with their expiry index (Unix seconds first, so the sweep reads them in
+// order; the key, a client's string, is last).
+
+func pacerStateKey(device int64) []byte { return appendID(newKey(prefixPacerState, idSize), device) }
+
+func parsePacerStateKey(k []byte) (int64, error) {
+	r := readKey(k, prefixPacerState)
+	id := r.id()
+	return id, r.end()
+}
+
+func idempotencyKey(ws int64, key string) []byte {
+	return append(appendID(newKey(prefixIdempotency, idSize+len(key)), ws), key...)
+}
+
+func parseIdempotencyKey(k []byte) (ws int64, key string, err error) {
+	r := readKey(k, prefixIdempotency)
+	ws, key = r.id(), r.rest()
+	return ws, key, r.end()
+}
+
+func idemExpiryKey(expires, ws int64, key string) []byte {
+	return append(appendID(appendID(newKey(prefixIdemExpiry, 2*idSize+len(key)), expires), ws), key...)
+}
+
+func parseIdemExpiryKey(k []byte) (expires, ws int64, key string, err error) {
+	r := readKey(k, prefixIdemExpiry)
+	expires, ws, key = r.id(), r.id(), r.rest()
+	return expires, ws, key, r.end()
+}
+
 // prefixEnd is the smallest key greater than every key starting with
 // prefix: the upper bound of a prefix scan. Nil (no bound) when prefix is
 // all 0xff.
@@ -294,4 +447,26 @@ func (r *keyReader) end() error {
 		r.err = fmt.Errorf("%w: key %q has %d trailing bytes", ErrCorrupt, r.key, len(r.left))
 	}
 	return r.err
+}
+
+func workspacePluginsPrefix(ws int64) []byte {
+	return appendID(newKey(prefixPlugin, idSize+pluginIDLength), ws)
+}
+
+func pluginKey(ws int64, id string) []byte { return append(workspacePluginsPrefix(ws), id...) }
+
+func parsePluginKey(k []byte) (ws int64, id string, err error) {
+	r := readKey(k, prefixPlugin)
+	ws, id = r.id(), r.rest()
+	return ws, id, r.end()
+}
+
+func pluginRevisionKey(ws int64) []byte {
+	return appendID(newKey(prefixPluginRevision, idSize), ws)
+}
+
+func parsePluginRevisionKey(k []byte) (int64, error) {
+	r := readKey(k, prefixPluginRevision)
+	ws := r.id()
+	return ws, r.end()
 }

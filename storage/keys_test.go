@@ -61,6 +61,38 @@ var keyCodecs = []struct {
 		id, err := parseEngineStateKey(k)
 		return engineStateKey(id), err
 	}},
+	{"event outbox", func(k []byte) ([]byte, error) {
+		ws, id, err := parseOutboxKey(k)
+		return outboxKey(ws, id), err
+	}},
+	{"webhook", func(k []byte) ([]byte, error) {
+		ws, id, err := parseWebhookKey(k)
+		return webhookKey(ws, id), err
+	}},
+	{"webhook cursor", func(k []byte) ([]byte, error) {
+		ws, id, err := parseWebhookCursorKey(k)
+		return webhookCursorKey(ws, id), err
+	}},
+	{"delivery", func(k []byte) ([]byte, error) {
+		ws, hook, id, err := parseDeliveryKey(k)
+		return deliveryKey(ws, hook, id), err
+	}},
+	{"file", func(k []byte) ([]byte, error) {
+		ws, id, err := parseFileKey(k)
+		return fileKey(ws, id), err
+	}},
+	{"file chunk", func(k []byte) ([]byte, error) {
+		id, n, err := parseFileChunkKey(k)
+		return fileChunkKey(id, n), err
+	}},
+	{"file expiry", func(k []byte) ([]byte, error) {
+		at, id, err := parseFileExpiryKey(k)
+		return fileExpiryKey(at, id), err
+	}},
+	{"chat", func(k []byte) ([]byte, error) {
+		dev, jid, err := parseChatKey(k)
+		return chatKey(dev, jid), err
+	}},
 }
 
 func FuzzKeys(f *testing.F) {

@@ -23,6 +23,11 @@ type MediaInfo struct {
 	Size     int64  `json:"size"`
 	FileName string `json:"filename,omitempty"`
 	URL      string `json:"url,omitempty"`
+	// FileID is the stored copy of the bytes: the file an outgoing
+	// message sends, or the cache of inbound media once downloaded.
+	FileID   string `json:"fileId,omitempty"`
+	Seconds  int    `json:"seconds,omitempty"`
+	Waveform []byte `json:"waveform,omitempty"`
 }
 
 // Message is a sent or received WhatsApp message and its delivery state.
@@ -53,6 +58,22 @@ type Message struct {
 	DeliveredAt time.Time     `json:"deliveredAt"`
 	ReadAt      time.Time     `json:"readAt"`
 	FailedAt    time.Time     `json:"failedAt"`
+
+	// Content of the other kinds of message (message_content.go).
+	Mentions    []string     `json:"mentions,omitempty"` // JIDs
+	LinkPreview bool         `json:"linkPreview,omitempty"`
+	Location    *Location    `json:"location,omitempty"`
+	Contact     *ContactCard `json:"contact,omitempty"`
+	Poll        *Poll        `json:"poll,omitempty"`
+	// TargetID is the message a reaction, edit or revocation is about;
+	// TargetWAID its WhatsApp id (set alone when the target is unknown).
+	TargetID   string `json:"targetId,omitempty"`
+	TargetWAID string `json:"targetWaId,omitempty"`
+	// MediaRef lets the engine download inbound media. It holds the
+	// media's key: never show it.
+	MediaRef  string    `json:"mediaRef,omitempty"`
+	EditedAt  time.Time `json:"editedAt"`
+	RevokedAt time.Time `json:"revokedAt"`
 }
 
 const (

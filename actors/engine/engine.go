@@ -103,6 +103,16 @@ type SandboxInbound struct {
 	PushName string
 	Text     string
 	Media    *Media // optional; Text is then the caption
+
+	// Optional content of the other kinds: a location, a contact card or
+	// a poll; or, with TargetWAID, a reaction (Text is the emoji), an edit
+	// (Text is the new text) or a revocation of an earlier message. Type
+	// says which of the last three (TypeReaction, TypeEdit, TypeRevoke).
+	Location   *Location
+	Contact    *ContactCard
+	Poll       *Poll
+	Type       MessageType
+	TargetWAID string
 }
 
 // SendResult is what WhatsApp answered to a sent message.

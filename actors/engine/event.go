@@ -79,9 +79,19 @@ type Message struct {
 	FromMe      bool
 	Timestamp   time.Time
 	Type        MessageType
-	Text        string // text, or caption of media
+	Text        string // text, caption of media, emoji of a reaction, new text of an edit
 	Media       *Media
 	QuotedWAID  string
+	// Mentions are the users the text mentions (user or LID JIDs).
+	Mentions []JID
+	// Location, Contact and Poll carry the content of messages of those
+	// types; nil otherwise.
+	Location *Location
+	Contact  *ContactCard
+	Poll     *Poll
+	// Target is the message a reaction, an edit or a revocation is about
+	// (Type TypeReaction, TypeEdit, TypeRevoke); nil otherwise.
+	Target *MessageRef
 }
 
 // MessageType is the kind of a message, as named in the API.
@@ -101,11 +111,16 @@ const (
 	TypeReaction MessageType = "reaction"
 	TypePoll     MessageType = "poll"
 	TypeUnknown  MessageType = "unknown"
+
+	// TypeEdit replaces the text of an earlier message (Target) with Text.
+	TypeEdit MessageType = "edit"
+	// TypeRevoke deletes an earlier message (Target) for everyone.
+	TypeRevoke MessageType = "revoke"
 )
 
-// Media describes an attachment. Data is set on outgoing media and on
-// simulated inbound media; live inbound media is downloaded on demand with
-// Ref (see MediaDownloader).
+// Media describes an attachment. Data is set on outgoing media; inbound
+// media is usually downloaded on demand with Ref (see MediaDownloader),
+// though a session may deliver small media with Data set instead.
 type Media struct {
 	Kind     MessageType
 	MimeType string
@@ -113,6 +128,11 @@ type Media struct {
 	FileName string
 	URL      string
 	Data     []byte
+	// Seconds is the duration of audio, voice and video, when known.
+	Seconds int
+	// Waveform is a voice note's loudness, 64 samples of 0–100, shown by
+	// the recipient's player; outgoing voice notes carry one.
+	Waveform []byte
 	// Ref is an opaque reference to inbound media that the session which
 	// received it can download (MediaDownloader); empty when Data is set.
 	// It holds the media's decryption key: store it like a secret.
@@ -120,7 +140,21 @@ type Media struct {
 }
 
 // OutMessage is a message to send. WAID is chosen by the caller with
-// Session.NewMessageID before sending.
+// Session.NewMessageID before sending. Fields that a Type does not use are
+// zero; a zero field means "not used".
+//
+// What each Type carries:
+//
+//   - TypeText: Text, with Mentions and LinkPreview.
+//   - TypeImage, TypeVideo, TypeAudio, TypeVoice, TypeDocument, TypeSticker:
+//     Media (Data, MimeType, FileName; Waveform and Seconds for voice), Text
+//     as the caption (not for audio, voice and sticker).
+//   - TypeLocation: Location. TypeContact: Contact. TypePoll: Poll.
+//   - TypeReaction: Target and Text (the emoji; "" removes the reaction).
+//   - TypeEdit: Target (a message this device sent) and Text (its new text).
+//   - TypeRevoke: Target (a message this device sent).
+//
+// QuotedWAID (and QuotedSender in groups) makes any type a reply.
 type OutMessage struct {
 	WAID       string
 	To         JID
@@ -128,6 +162,53 @@ type OutMessage struct {
 	Text       string
 	QuotedWAID string
 	Media      *Media
+
+	// QuotedSender is who wrote the quoted message; needed in groups, zero
+	// when the quoted message is this device's own.
+	QuotedSender JID
+	// Mentions are users mentioned in Text (user or LID JIDs); WhatsApp
+	// highlights "@<number>" in the text for each.
+	Mentions []JID
+	// LinkPreview asks for a preview of the first URL in Text, when the
+	// engine can make one; without one the text is sent as it is.
+	LinkPreview bool
+	Location    *Location
+	Contact     *ContactCard
+	Poll        *Poll
+	// Target is the message a reaction, edit or revocation is about.
+	Target *MessageRef
+}
+
+// Location is a point on the map, with an optional place name and address.
+type Location struct {
+	Latitude  float64
+	Longitude float64
+	Name      string
+	Address   string
+}
+
+// ContactCard is a shared contact: the name shown in the chat and the
+// vCard (3.0) the recipient can save.
+type ContactCard struct {
+	DisplayName string
+	VCard       string
+}
+
+// Poll is a question with options. SelectableCount is how many options a
+// voter may choose (1 for a single choice; 0 means any number).
+type Poll struct {
+	Name            string
+	Options         []string
+	SelectableCount int
+}
+
+// MessageRef points at an earlier message of a chat: its WhatsApp id,
+// whether this device sent it, and (in groups, for others' messages) who
+// did.
+type MessageRef struct {
+	WAID   string
+	FromMe bool
+	Sender JID
 }
 
 func (QR) isEvent()             {}

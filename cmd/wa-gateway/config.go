@@ -30,6 +30,10 @@ type config struct {
 	BodyLimit        int
 	ShutdownTimeout  time.Duration
 	SandboxQREvery   time.Duration
+	EventRetention   time.Duration // logged events and webhook deliveries
+	MediaLimit       int64         // bytes: images, video, audio, voice, stickers
+	DocumentLimit    int64         // bytes: documents and uploads
+	FileRetention    time.Duration // uploads, media of sends, cached inbound media
 
 	rate      pacing.Rate       // parsed RateLimit
 	effective map[string]string // option name → value in force, for dump
@@ -77,6 +81,26 @@ var options = []option{
 		bind: func(fs *flag.FlagSet, c *config, def string) {
 			d, _ := time.ParseDuration(def)
 			fs.DurationVar(&c.ShutdownTimeout, "", d, "")
+		}},
+	{name: "media-limit", def: "16777216", usage: "largest image, video, audio, voice note or sticker in bytes (send-media)",
+		bind: func(fs *flag.FlagSet, c *config, def string) {
+			n, _ := strconv.ParseInt(def, 10, 64)
+			fs.Int64Var(&c.MediaLimit, "", n, "")
+		}},
+	{name: "document-limit", def: "104857600", usage: "largest document or uploaded file in bytes (send-media, POST /api/files)",
+		bind: func(fs *flag.FlagSet, c *config, def string) {
+			n, _ := strconv.ParseInt(def, 10, 64)
+			fs.Int64Var(&c.DocumentLimit, "", n, "")
+		}},
+	{name: "file-retention", def: "24h", usage: "how long uploaded files, the media of sends and downloaded inbound media are kept",
+		bind: func(fs *flag.FlagSet, c *config, def string) {
+			d, _ := time.ParseDuration(def)
+			fs.DurationVar(&c.FileRetention, "", d, "")
+		}},
+	{name: "event-retention", def: "72h", usage: "how long logged events (the resume window of streams) and webhook deliveries are kept; at least 24h",
+		bind: func(fs *flag.FlagSet, c *config, def string) {
+			d, _ := time.ParseDuration(def)
+			fs.DurationVar(&c.EventRetention, "", d, "")
 		}},
 	{name: "sandbox-qr-interval", def: "20s", usage: "how often a sandbox device's QR code rotates",
 		bind: func(fs *flag.FlagSet, c *config, def string) {
@@ -164,6 +188,15 @@ func (c *config) validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown-timeout must be positive"))
+	}
+	if c.MediaLimit < 1024 || c.DocumentLimit < 1024 {
+		errs = append(errs, errors.New("media-limit and document-limit must be at least 1024 bytes"))
+	}
+	if c.FileRetention < time.Minute {
+		errs = append(errs, errors.New("file-retention must be at least 1m"))
+	}
+	if c.EventRetention < 24*time.Hour {
+		errs = append(errs, errors.New("event-retention must be at least 24h"))
 	}
 	if c.SandboxQREvery < time.Second {
 		errs = append(errs, errors.New("sandbox-qr-interval must be at least 1s"))

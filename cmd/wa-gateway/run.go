@@ -16,9 +16,11 @@ import (
 
 	"github.com/wa-gateway/wa-gateway/actors"
 	"github.com/wa-gateway/wa-gateway/actors/engine"
+	"github.com/wa-gateway/wa-gateway/actors/engine/live"
 	"github.com/wa-gateway/wa-gateway/actors/engine/sim"
 	"github.com/wa-gateway/wa-gateway/api"
 	"github.com/wa-gateway/wa-gateway/storage"
+	"github.com/wa-gateway/wa-gateway/storage/wastore"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -33,6 +35,9 @@ type env struct {
 	stderr io.Writer
 	// ready, when set, is told the address the server listens on.
 	ready func(addr net.Addr)
+	// engines, when set, builds the engines instead of the production set
+	// (tests point the whatsmeow engine at a fake WhatsApp).
+	engines func(c config, db *storage.DB, log *slog.Logger) (map[string]engine.Engine, error)
 }
 
 const usage = `Usage: wa-gateway [command] [flags]
@@ -105,11 +110,24 @@ func serve(ctx context.Context, e env, args []string) error {
 		}
 	}()
 
+	makeEngines := engines
+	if e.engines != nil {
+		makeEngines = e.engines
+	}
+	engs, err := makeEngines(c, db, log)
+	if err != nil {
+		return err
+	}
 	gw, err := actors.Start(ctx, actors.Config{
 		Logger:           log,
 		DB:               db,
-		Engines:          engines(c, db, log),
+		Engines:          engs,
 		DefaultRateLimit: c.rate,
+		EventRetention:   c.EventRetention,
+		AllowPrivateURLs: c.AllowPrivateURLs,
+		PublicURL:        c.PublicURL,
+		MediaRetention:   c.FileRetention,
+		MediaMaxBytes:    max(c.MediaLimit, c.DocumentLimit),
 	})
 	if err != nil {
 		return err
@@ -131,6 +149,9 @@ func serve(ctx context.Context, e env, args []string) error {
 		PublicURL:        c.PublicURL,
 		Version:          version,
 		AllowPrivateURLs: c.AllowPrivateURLs,
+		MediaMaxBytes:    c.MediaLimit,
+		DocumentMaxBytes: c.DocumentLimit,
+		FileRetention:    c.FileRetention,
 	})
 	if err != nil {
 		stopActors()
@@ -175,10 +196,26 @@ func openStore(c config, log *slog.Logger) (*storage.DB, error) {
 	return db, nil
 }
 
-// engines lists the WhatsApp engines this server offers, by name.
-func engines(c config, db *storage.DB, log *slog.Logger) map[string]engine.Engine {
+// engines lists the WhatsApp engines this server offers, by name: the
+// simulator and the real WhatsApp (whatsmeow).
+func engines(c config, db *storage.DB, log *slog.Logger) (map[string]engine.Engine, error) {
+	return newEngines(c, db, log, live.Config{})
+}
+
+// newEngines is engines with the whatsmeow engine's transport and version
+// settings in lc (its logger and store are set here).
+func newEngines(c config, db *storage.DB, log *slog.Logger, lc live.Config) (map[string]engine.Engine, error) {
 	s := sim.New(sim.Config{Store: simStore{db}, Logger: log.With("engine", "sim"), QRInterval: c.SandboxQREvery})
-	return map[string]engine.Engine{s.Name(): s}
+	keys, err := wastore.New(db, log.With("component", "wastore"))
+	if err != nil {
+		return nil, fmt.Errorf("whatsmeow store: %w", err)
+	}
+	lc.Logger, lc.Store = log, keys
+	l, err := live.New(context.Background(), lc)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]engine.Engine{s.Name(): s, l.Name(): l}, nil
 }
 
 // simStore keeps the simulator's pairings in the gateway's store, so that a

@@ -17,12 +17,24 @@
 //     reports them delivered (Config.AckDelay) and read (Config.ReadDelay
 //     later). Numbers starting with 999 are not on WhatsApp.
 //
+// Beyond messages, sessions implement engine.Contacts, engine.Groups,
+// engine.Presence and engine.MediaDownloader: everyone a device wrote to
+// or heard from is a contact; groups are shared by every device of the
+// engine (so two sandbox devices can be in one); inbound media waits on
+// the simulated servers until downloaded; the chat presences and read
+// receipts a device sends are recorded (Engine.Presences,
+// Engine.ReadReceipts) for tests.
+//
 // What a real client keeps in its key store, the simulator keeps in a
 // Store: a small JSON pairing per device, so a paired device reconnects
 // without a new scan after a restart. What WhatsApp's servers would keep
 // lives in the Engine: temporary bans, receipts waiting for an offline
 // device, and the messages each device sent (Engine.Sent), so that a test
-// can check at the contact's end that a message arrived exactly once.
+// can check at the contact's end that a message arrived exactly once. The
+// ids of the messages sent are also kept with the pairing, written before
+// a send is acknowledged (Engine.SentIDs): what the contacts received
+// survives a restart of the process, as it would on WhatsApp, so that a
+// crash test can check it.
 //
 // Each session runs one goroutine. Every event is emitted from it, in
 // order, one at a time, and never after Close returns. Timing comes from

@@ -106,6 +106,8 @@ type Engine struct {
 	sent map[int64][]engine.OutMessage // per device, the last KeepSent
 	held map[int64][]engine.Receipt    // receipts for offline devices
 	bans map[int64]time.Time           // ban expiry per device
+
+	dir *directory // contacts, groups, inbound media, presence and reads
 }
 
 // New returns a simulator engine.
@@ -117,6 +119,7 @@ func New(cfg Config) *Engine {
 		sent: make(map[int64][]engine.OutMessage),
 		held: make(map[int64][]engine.Receipt),
 		bans: make(map[int64]time.Time),
+		dir:  newDirectory(),
 	}
 }
 
@@ -155,17 +158,35 @@ func (e *Engine) Forget(ctx context.Context, deviceID int64) error {
 	delete(e.held, deviceID)
 	delete(e.bans, deviceID)
 	e.mu.Unlock()
+	e.dir.forget(deviceID)
 	return nil
 }
 
 // Sent returns the messages the device sent, oldest first, as the contacts
 // received them (with their WhatsApp ids): one entry per successful Send,
-// so a message sent twice appears twice. At most Config.KeepSent are kept.
-// The caller owns the returned slice.
+// so a message sent twice appears twice. At most Config.KeepSent are kept,
+// and media over 1 MiB is kept without its Data (its Size stays). The
+// caller owns the returned slice.
 func (e *Engine) Sent(deviceID int64) []engine.OutMessage {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]engine.OutMessage(nil), e.sent[deviceID]...)
+}
+
+// SentIDs returns the WhatsApp ids of the messages the device's contacts
+// received, oldest first, each once: a message sent again with the same id
+// (after a crash mid-send) is one message on the contact's phone, as on
+// WhatsApp. Unlike Sent, it is read from the Store, where each id is
+// written before its send is acknowledged, so it covers what the device
+// sent before a restart of the process too, as WhatsApp's servers would
+// remember it. At most Config.KeepSent ids are kept; a logout forgets
+// them with the pairing.
+func (e *Engine) SentIDs(deviceID int64) ([]string, error) {
+	p, err := loadPairing(e.cfg.Store, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	return p.Sent, nil
 }
 
 func (e *Engine) recordSent(deviceID int64, m engine.OutMessage) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,7 +192,10 @@ func (s *Session) PairPhone(ctx context.Context, phone string) (string, error) {
 func (s *Session) NewMessageID() string { return s.eng.newMessageID() }
 
 // Send implements engine.Session. The recipient must be a user (phone) JID
-// or a group; users whose number starts with 999 are not on WhatsApp. The
+// or a group the device is in (or one the sim never heard of); users whose
+// number starts with 999 are not on WhatsApp. The content must be complete
+// for its type (engine.ErrInvalidMessage otherwise). The recipient becomes one of the
+// device's Contacts. The
 // message is recorded for Engine.Sent and acknowledged at once; receipts
 // "delivered" and "read" follow after Config.AckDelay and Config.ReadDelay.
 func (s *Session) Send(ctx context.Context, msg engine.OutMessage) (engine.SendResult, error) {
@@ -202,11 +206,11 @@ func (s *Session) Send(ctx context.Context, msg engine.OutMessage) (engine.SendR
 	if err != nil {
 		return engine.SendResult{}, fmt.Errorf("send: %w", err)
 	}
-	msg.To = to
-	if msg.Media != nil {
-		media := *msg.Media
-		msg.Media = &media
+	if err := checkContent(msg); err != nil {
+		return engine.SendResult{}, fmt.Errorf("send: %w", err)
 	}
+	msg.To = to
+	msg = ownCopy(msg)
 	var res engine.SendResult
 	err = s.do(ctx, func() error {
 		if s.state != stateConnected {
@@ -215,9 +219,16 @@ func (s *Session) Send(ctx context.Context, msg engine.OutMessage) (engine.SendR
 		if !onWhatsApp(to) {
 			return engine.ErrNotOnWhatsApp
 		}
+		if to.IsGroup() && !s.eng.dir.canSendTo(to, engine.UserJID(s.pairing.Phone)) {
+			return fmt.Errorf("%w: %s", engine.ErrGroupNotFound, to)
+		}
 		if msg.WAID == "" {
 			msg.WAID = s.eng.newMessageID()
 		}
+		if err := s.rememberSent(msg.WAID); err != nil {
+			return err
+		}
+		s.eng.dir.meet(s.id, to, "")
 		s.eng.recordSent(s.id, msg)
 		cfg := s.eng.cfg
 		ids := []string{msg.WAID}
@@ -230,6 +241,27 @@ func (s *Session) Send(ctx context.Context, msg engine.OutMessage) (engine.SendR
 		return engine.SendResult{}, fmt.Errorf("send: %w", err)
 	}
 	return res, nil
+}
+
+// rememberSent adds waid to the ids the contacts received, kept with the
+// pairing (synced by the Store) before the send is acknowledged, as
+// WhatsApp's servers keep a message once they accepted it. A message
+// resent with the same id is the same message: the contact's phone keeps
+// one, so the id is kept once.
+func (s *Session) rememberSent(waid string) error {
+	if slices.Contains(s.pairing.Sent, waid) {
+		return nil
+	}
+	p := s.pairing
+	p.Sent = append(slices.Clone(p.Sent), waid)
+	if over := len(p.Sent) - s.eng.cfg.KeepSent; over > 0 {
+		p.Sent = p.Sent[over:]
+	}
+	if err := savePairing(s.eng.cfg.Store, s.id, p); err != nil {
+		return err
+	}
+	s.pairing = p
+	return nil
 }
 
 // CheckPhones implements engine.Session. Numbers starting with 999, and
@@ -285,7 +317,9 @@ func (s *Session) Scan(ctx context.Context) error {
 
 // Inbound implements engine.Sandbox: it emits in as an engine.Message. From
 // is a phone number or a user, LID or group JID; a group message is written
-// by the participant GroupSenderPhone.
+// by the participant GroupSenderPhone. Media arrives as a Ref to download
+// with DownloadMedia, as from WhatsApp's media servers; the sender becomes
+// one of the device's Contacts.
 func (s *Session) Inbound(ctx context.Context, in engine.SandboxInbound) error {
 	msg, err := inboundMessage(in)
 	if err != nil {
@@ -297,6 +331,15 @@ func (s *Session) Inbound(ctx context.Context, in engine.SandboxInbound) error {
 		}
 		msg.WAID = s.eng.newMessageID()
 		msg.Timestamp = s.eng.now()
+		if msg.Media != nil {
+			// Like WhatsApp's media servers: the device downloads it later.
+			ref := mediaRefPrefix + strings.ToLower(s.eng.newMessageID())
+			s.eng.dir.putMedia(ref, msg.Media.Data)
+			msg.Media.Ref, msg.Media.Data = ref, nil
+		}
+		if !msg.IsGroup {
+			s.eng.dir.meet(s.id, msg.Sender, msg.PushName)
+		}
 		s.emit(msg)
 		return nil
 	})
@@ -501,6 +544,30 @@ func inboundMessage(in engine.SandboxInbound) (engine.Message, error) {
 		msg.SenderPhone = GroupSenderPhone
 	default:
 		return engine.Message{}, fmt.Errorf("%w: a contact writes from a phone number, a user or a group, not %s", engine.ErrInvalidRecipient, from.Server)
+	}
+	switch {
+	case in.Type == engine.TypeReaction || in.Type == engine.TypeEdit || in.Type == engine.TypeRevoke:
+		if in.TargetWAID == "" || (in.Type == engine.TypeEdit && in.Text == "") {
+			return engine.Message{}, fmt.Errorf("%w: a %s needs the target's id (and an edit its text)", ErrBadInbound, in.Type)
+		}
+		msg.Type = in.Type
+		msg.Target = &engine.MessageRef{WAID: in.TargetWAID, FromMe: true}
+		return msg, nil
+	case in.Type != "":
+		return engine.Message{}, fmt.Errorf("%w: type %q", ErrBadInbound, in.Type)
+	case in.Location != nil:
+		l := *in.Location
+		msg.Type, msg.Location = engine.TypeLocation, &l
+		return msg, nil
+	case in.Contact != nil:
+		c := *in.Contact
+		msg.Type, msg.Contact = engine.TypeContact, &c
+		return msg, nil
+	case in.Poll != nil:
+		p := *in.Poll
+		p.Options = append([]string(nil), p.Options...)
+		msg.Type, msg.Poll = engine.TypePoll, &p
+		return msg, nil
 	}
 	if in.Media != nil {
 		switch in.Media.Kind {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"reflect"
@@ -143,7 +144,7 @@ func TestSimScanPairs(t *testing.T) {
 		if err := json.Unmarshal(b, &p); err != nil {
 			t.Fatalf("stored pairing %q: %v", b, err)
 		}
-		if want := (pairing{Version: 1, Paired: true, Phone: "15550000042", LID: "200000000000042", PushName: "Sandbox 42"}); p != want {
+		if want := (pairing{Version: 1, Paired: true, Phone: "15550000042", LID: "200000000000042", PushName: "Sandbox 42"}); !reflect.DeepEqual(p, want) {
 			t.Fatalf("stored pairing %+v, want %+v", p, want)
 		}
 		advance(time.Hour)
@@ -459,6 +460,19 @@ func TestSimInbound(t *testing.T) {
 				}
 				want := tt.want
 				want.WAID, want.Timestamp = got.WAID, got.Timestamp
+				if want.Media != nil {
+					// The media waits on the simulated servers; the message carries its ref.
+					if got.Media == nil || !strings.HasPrefix(got.Media.Ref, mediaRefPrefix) {
+						t.Fatalf("inbound media %+v, want a ref", got.Media)
+					}
+					data, err := d.s.DownloadMedia(t.Context(), got.Media.Ref)
+					if err != nil || !bytes.Equal(data, want.Media.Data) {
+						t.Fatalf("DownloadMedia = %q, %v; want %q", data, err, want.Media.Data)
+					}
+					media := *want.Media
+					media.Ref, media.Data = got.Media.Ref, nil
+					want.Media = &media
+				}
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("inbound message:\n got  %+v\n want %+v", got, want)
 				}

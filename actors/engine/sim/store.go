@@ -66,13 +66,17 @@ func (s *MemoryStore) Delete(deviceID int64) error {
 // can tell old blobs apart.
 const pairingVersion = 1
 
-// pairing is what a session stores: who the device is logged in as.
+// pairing is what a session stores: who the device is logged in as and,
+// for Engine.SentIDs, the ids of the messages its contacts received.
 type pairing struct {
 	Version  int    `json:"v"`
 	Paired   bool   `json:"paired"`
 	Phone    string `json:"phone"`
 	LID      string `json:"lid,omitempty"`
 	PushName string `json:"pushName"`
+	// Sent holds the WhatsApp ids of the messages sent, each once, oldest
+	// first, at most Config.KeepSent.
+	Sent []string `json:"sent,omitempty"`
 }
 
 // loadPairing reads a device's pairing; the zero pairing when none is stored.

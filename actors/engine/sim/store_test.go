@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 )
 
@@ -43,11 +44,12 @@ func TestPairingRoundTrip(t *testing.T) {
 		t.Fatalf("loadPairing of nothing = %+v, %v; want unpaired", p, err)
 	}
 	want := sandboxPairing(9)
+	want.Sent = []string{"3EB0A", "3EB0B"}
 	if err := savePairing(s, 9, want); err != nil {
 		t.Fatal(err)
 	}
 	want.Version = pairingVersion
-	if got, err := loadPairing(s, 9); err != nil || got != want {
+	if got, err := loadPairing(s, 9); err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("loadPairing = %+v, %v; want %+v", got, err, want)
 	}
 }
