@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -117,6 +118,12 @@ func (s *session) onEvent(a *attempt, evt any) bool {
 		s.emit(engine.Disconnected{Reason: "connect failure: " + e.Reason.String(), Transient: true})
 	case *events.KeepAliveTimeout:
 		s.log.Info("keepalive timed out", "errors", e.ErrorCount, "lastSuccess", e.LastSuccess)
+		// whatsmeow forces a reconnect here only with its own reconnect
+		// loop, which is off: the actor reconnects instead.
+		if time.Since(e.LastSuccess) > whatsmeow.KeepAliveMaxFailTime && s.state != stateIdle {
+			s.endAttempt()
+			s.emit(engine.Disconnected{Reason: "keepalive timed out", Transient: true})
+		}
 	case *events.UndecryptableMessage:
 		s.log.Warn("message could not be decrypted", "id", e.Info.ID, "from", e.Info.Sender.String())
 	}

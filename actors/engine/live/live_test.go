@@ -428,6 +428,11 @@ func TestMediaBothWays(t *testing.T) {
 	if err != nil || !bytes.Equal(data, photo) {
 		t.Errorf("DownloadMedia = %d bytes, %v", len(data), err)
 	}
+	gone := inboundMedia(engine.TypeImage, &waE2E.ImageMessage{DirectPath: proto.String("/v/fake/gone.enc?x=1"),
+		MediaKey: bytes.Repeat([]byte{7}, 32), FileLength: proto.Uint64(3)}, "image/png", "")
+	if _, err := dl.DownloadMedia(ctx, gone.Ref); !errors.Is(err, engine.ErrMediaExpired) {
+		t.Errorf("DownloadMedia of media no longer on the server = %v, want ErrMediaExpired", err)
+	}
 	for _, bad := range []string{"", "wm1.!!!", "other", "wm1." + base64.RawURLEncoding.EncodeToString([]byte(`{"k":"image"}`))} {
 		if _, err := dl.DownloadMedia(ctx, bad); !errors.Is(err, engine.ErrInvalidMediaRef) {
 			t.Errorf("DownloadMedia(%q) = %v, want ErrInvalidMediaRef", bad, err)
@@ -780,4 +785,33 @@ func TestMessagesNotHandedOverStayUnacknowledged(t *testing.T) {
 			t.Errorf("emitted %+v", m)
 		}
 	}
+}
+
+// TestKeepAliveFailureReported: whatsmeow, with its reconnect loop off,
+// only reports failing keepalives; past its limit the session ends the
+// connection as a transient drop so that the actor reconnects.
+func TestKeepAliveFailureReported(t *testing.T) {
+	h := newHarness(t, fakewa.Config{}, Config{})
+	ctx := testContext(t)
+	sess, rec := h.open(1)
+	h.pair(sess, rec, h.srv.Phone("15550000017"))
+	s := sess.(*session)
+	s.mu.Lock()
+	a := s.cur
+	s.mu.Unlock()
+
+	mark := len(rec.all())
+	s.onEvent(a, &events.KeepAliveTimeout{ErrorCount: 1, LastSuccess: time.Now().Add(-time.Minute)})
+	if evs := rec.all()[mark:]; len(evs) != 0 {
+		t.Errorf("one missed keepalive caused %s", describeEvents(evs))
+	}
+	s.onEvent(a, &events.KeepAliveTimeout{ErrorCount: 8, LastSuccess: time.Now().Add(-4 * time.Minute)})
+	d := waitEvent[engine.Disconnected](t, rec)
+	if !d.Transient || d.Reason != "keepalive timed out" {
+		t.Errorf("Disconnected = %+v", d)
+	}
+	if err := sess.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent[engine.Connected](t, rec)
 }
