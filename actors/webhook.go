@@ -56,7 +56,7 @@ func (g *Gateway) initWebhooks(cfg Config) {
 	if g.webhookClient == nil {
 		g.webhookClient = egress.NewClient(egress.Options{AllowPrivate: cfg.AllowPrivateURLs, MaxConnsPerHost: 8})
 	}
-	g.processor = passThrough{}
+	g.processor = newPluginProcessor(g)
 	g.webhookCtx, g.stopWebhooks = context.WithCancel(context.Background())
 }
 

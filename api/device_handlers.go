@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -380,7 +381,7 @@ func pacingPatch(raw json.RawMessage, current pacing.Settings) (json.RawMessage,
 		return nil, validationError("pacing", "pacing must be a profile name (off, balanced, careful) or an object of settings")
 	}
 	if _, err := current.Apply(patch); err != nil {
-		return nil, pacingError(err)
+		return nil, pacingError(err, patch)
 	}
 	return patch, nil
 }
@@ -398,28 +399,31 @@ var pacingFields = sync.OnceValue(func() map[string]bool {
 })
 
 // pacingError turns an error of pacing.Settings.Apply into a
-// validation_failed naming the setting at fault (pacing.<name>) when the
-// error says which, else pacing.
-func pacingError(err error) error {
+// validation_failed naming the setting at fault, pacing.<name>: of the
+// settings the error names, the first the patch sets (a gapMin above the
+// gapMax it leaves is the gapMin's fault), else the first; pacing when it
+// names none.
+func pacingError(err error, patch json.RawMessage) error {
 	msg := strings.TrimPrefix(err.Error(), pacing.ErrBadSettings.Error()+": ")
-	field := "pacing"
-	first, _, _ := strings.Cut(msg, " ")
-	first = strings.TrimSuffix(first, ":")
-	switch {
-	case pacingFields()[first]:
-		field += "." + first
-	default:
-		// encoding/json names it: `unknown field "x"`, `Settings.x of type`.
-		for _, mark := range []string{`unknown field "`, "Settings."} {
-			if _, rest, ok := strings.Cut(msg, mark); ok {
-				name, _, _ := strings.Cut(rest, `"`)
-				name, _, _ = strings.Cut(name, " ")
-				if name != "" {
-					field += "." + name
-					break
-				}
-			}
+	var sent map[string]json.RawMessage
+	_ = json.Unmarshal(patch, &sent)
+	var named []string
+	for _, word := range strings.FieldsFunc(msg, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) {
+		if pacingFields()[word] || (sent[word] != nil && !slices.Contains(named, word)) {
+			named = append(named, word)
 		}
+	}
+	field := "pacing"
+	for _, name := range named {
+		if _, ok := sent[name]; ok {
+			field += "." + name
+			break
+		}
+	}
+	if field == "pacing" && len(named) > 0 {
+		field += "." + named[0]
 	}
 	return validationError(field, "pacing: "+strings.TrimPrefix(msg, "json: "))
 }

@@ -87,6 +87,7 @@ func (s *Server) routes() []route {
 		{fiber.MethodGet, "/api/plugins", adminOnly, s.listPlugins},
 		{fiber.MethodPost, "/api/plugins", adminOnly, s.createPlugin},
 		{fiber.MethodGet, "/api/plugins/bundled", adminOnly, s.listBundledPlugins},
+		{fiber.MethodGet, "/api/plugins/guide", public, s.pluginGuide},
 		{fiber.MethodPost, "/api/plugins/test", adminOnly, s.testPlugin},
 		{fiber.MethodGet, "/api/plugins/:id", adminOnly, s.getPlugin},
 		{fiber.MethodPatch, "/api/plugins/:id", adminOnly, s.updatePlugin},
