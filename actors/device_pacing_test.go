@@ -350,6 +350,7 @@ func TestTemporaryBanPausesSending(t *testing.T) {
 		ctx := context.Background()
 		d := h.device("banned") // a sandbox device: pacing off
 		h.pair(d.ID)
+		synctest.Wait() // earlier events are published before the subscription
 		sub := h.gw.Subscribe(h.ws, SubscribeFilter{DeviceID: d.ID, Types: []string{EventDeviceStatus}})
 		defer sub.Close()
 		bannedAt := time.Now()
@@ -482,6 +483,8 @@ func TestRateLimitRefusalPausesSending(t *testing.T) {
 		d := h.device("refused")
 		h.pair(d.ID)
 		h.setPacing(d.ID, `{"pauseRateLimited":"15m"}`) // off, but for this
+		// The CONNECTED event is published before the subscription.
+		synctest.Wait()
 		sub := h.gw.Subscribe(h.ws, SubscribeFilter{DeviceID: d.ID, Types: []string{EventDeviceStatus}})
 		defer sub.Close()
 
@@ -610,6 +613,7 @@ func TestCancelQueuedMessage(t *testing.T) {
 		d := h.device("cancelling")
 		h.pair(d.ID)
 		h.setPacing(d.ID, `{"profile":"careful","warmupDays":0,"checkNumbers":false}`)
+		synctest.Wait() // earlier events are published before the subscription
 		sub := h.gw.Subscribe(h.ws, SubscribeFilter{DeviceID: d.ID, Types: []string{EventMessageFailed}})
 		defer sub.Close()
 

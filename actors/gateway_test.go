@@ -372,6 +372,10 @@ func TestFaults(t *testing.T) {
 	if err := h.gw.SandboxFault(ctx, h.ws, d.ID, engine.FaultDisconnect); err != nil {
 		t.Fatal(err)
 	}
+	// The drop is seen (reconnects wait at least half a second), then healed.
+	if got := h.waitStatus(d.ID, StatusDisconnected); got.StatusReason != ReasonConnectionLost {
+		t.Fatalf("after a drop: %+v", got)
+	}
 	h.waitStatus(d.ID, StatusConnected)
 
 	// Stream replaced: no reconnect loop.

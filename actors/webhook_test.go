@@ -201,7 +201,7 @@ func deliveries(t *testing.T, gw *Gateway, ws int64, id string) []storage.Delive
 // schedule's intervals (jittered between half and all of each step), a
 // Retry-After holding one retry back; the next event follows only then.
 func TestWebhookRetriesWithBackoff(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		db, ws := bubbleDB(t)
 		rc := &receiver{reply: func(n int, _ storage.Event) (int, http.Header) {
 			switch n {
@@ -265,7 +265,7 @@ func TestWebhookRetriesWithBackoff(t *testing.T) {
 // attempts for at least three days; then the delivery is failed, the
 // endpoint moves on, and the failed delivery can be redelivered.
 func TestWebhookGivesUpAfterTheSchedule(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		db, ws := bubbleDB(t)
 		var mu sync.Mutex
 		healthy := false
@@ -323,7 +323,7 @@ func TestWebhookGivesUpAfterTheSchedule(t *testing.T) {
 // TestWebhookGoneDisables: 410 disables the endpoint and stops its
 // deliveries; enabling it again resumes with the event it refused.
 func TestWebhookGoneDisables(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		db, ws := bubbleDB(t)
 		var mu sync.Mutex
 		gone := true
