@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/store"
@@ -814,4 +816,30 @@ func TestKeepAliveFailureReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEvent[engine.Connected](t, rec)
+}
+
+// TestServerErrorCodes: WhatsApp's error acks to a sent message become the
+// engine's sentinels, so the pacer pauses on 429 and on the reach-out
+// timelock (463); other codes stay plain errors. The errors are made the
+// way whatsmeow makes them.
+func TestServerErrorCodes(t *testing.T) {
+	ack := func(code int) error { return fmt.Errorf("%w %d", whatsmeow.ErrServerReturnedError, code) }
+	for _, tc := range []struct {
+		err  error
+		want error
+	}{
+		{ack(429), engine.ErrRateLimited},
+		{ack(463), engine.ErrReachOut},
+		{fmt.Errorf("send: %w", ack(463)), engine.ErrReachOut},
+		{ack(479), nil},
+		{whatsmeow.ErrNotConnected, engine.ErrNotConnected},
+		{errors.New("server returned error 429"), nil}, // not whatsmeow's sentinel
+	} {
+		got := transportError(tc.err)
+		for _, s := range []error{engine.ErrRateLimited, engine.ErrReachOut, engine.ErrNotConnected} {
+			if errors.Is(got, s) != (s == tc.want) {
+				t.Errorf("transportError(%v) = %v; is %v: %v, want %v", tc.err, got, s, errors.Is(got, s), s == tc.want)
+			}
+		}
+	}
 }

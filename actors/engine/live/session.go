@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -376,5 +378,27 @@ func transportError(err error) error {
 	if errors.Is(err, whatsmeow.ErrNotConnected) || errors.Is(err, whatsmeow.ErrNotLoggedIn) {
 		return fmt.Errorf("%w: %v", engine.ErrNotConnected, err)
 	}
+	switch code, _ := serverErrorCode(err); code {
+	case 429:
+		return fmt.Errorf("%w: %v", engine.ErrRateLimited, err)
+	case 463:
+		return fmt.Errorf("%w: %v", engine.ErrReachOut, err)
+	}
 	return err
+}
+
+// serverErrorCode reads the code of an error ack to a sent message:
+// whatsmeow reports it as ErrServerReturnedError followed by the number
+// (429: too many messages; 463: the reach-out timelock on new contacts).
+func serverErrorCode(err error) (int, bool) {
+	if !errors.Is(err, whatsmeow.ErrServerReturnedError) {
+		return 0, false
+	}
+	msg := err.Error()
+	i := strings.LastIndexByte(msg, ' ')
+	code, convErr := strconv.Atoi(msg[i+1:])
+	if convErr != nil {
+		return 0, false
+	}
+	return code, true
 }
