@@ -211,13 +211,81 @@ type MessageRef struct {
 	Sender JID
 }
 
-func (QR) isEvent()             {}
-func (QRTimeout) isEvent()      {}
-func (Connected) isEvent()      {}
-func (Disconnected) isEvent()   {}
-func (LoggedOut) isEvent()      {}
-func (TemporaryBan) isEvent()   {}
-func (StreamReplaced) isEvent() {}
-func (ClientOutdated) isEvent() {}
-func (Receipt) isEvent()        {}
-func (Message) isEvent()        {}
+// GroupUpdate means a group the device is in changed, or the device
+// joined one (Joined: it created the group, was added or joined by link).
+// Fields left empty did not change.
+type GroupUpdate struct {
+	Group JID
+	// Actor is who made the change; zero when WhatsApp did not say.
+	Actor      JID
+	ActorPhone string // digits, when known
+	Joined     bool
+	Subject    string
+	// Description is the new description; DescriptionSet tells an empty
+	// one (cleared) from no change.
+	Description    string
+	DescriptionSet bool
+	// Announce (only admins send) and Locked (only admins edit the
+	// settings) are set when they changed.
+	Announce *bool
+	Locked   *bool
+	At       time.Time
+}
+
+// GroupParticipants means members were added to, removed from, promoted or
+// demoted in a group the device is in. A member leaving is a removal with
+// the member as its own Actor.
+type GroupParticipants struct {
+	Group        JID
+	Actor        JID
+	ActorPhone   string
+	Action       ParticipantAction
+	Participants []Participant
+	At           time.Time
+}
+
+// PresenceUpdate is a contact's online status, for contacts the device
+// subscribed to.
+type PresenceUpdate struct {
+	From      JID
+	FromPhone string
+	Available bool
+	// LastSeen is when the contact was last online; zero when hidden.
+	LastSeen time.Time
+}
+
+// ChatPresenceUpdate means someone is typing or recording (or stopped) in
+// a chat with the device.
+type ChatPresenceUpdate struct {
+	Chat        JID
+	Sender      JID
+	SenderPhone string
+	State       ChatPresence
+}
+
+// CallOffer is an incoming call. The gateway does not answer calls; it
+// reports them.
+type CallOffer struct {
+	CallID    string
+	From      JID
+	FromPhone string
+	IsVideo   bool
+	IsGroup   bool
+	At        time.Time
+}
+
+func (QR) isEvent()                 {}
+func (QRTimeout) isEvent()          {}
+func (Connected) isEvent()          {}
+func (Disconnected) isEvent()       {}
+func (LoggedOut) isEvent()          {}
+func (TemporaryBan) isEvent()       {}
+func (StreamReplaced) isEvent()     {}
+func (ClientOutdated) isEvent()     {}
+func (Receipt) isEvent()            {}
+func (Message) isEvent()            {}
+func (GroupUpdate) isEvent()        {}
+func (GroupParticipants) isEvent()  {}
+func (PresenceUpdate) isEvent()     {}
+func (ChatPresenceUpdate) isEvent() {}
+func (CallOffer) isEvent()          {}
