@@ -10,5 +10,6 @@
 // connecting, sending with receipts, receiving, the on-WhatsApp check,
 // requested and transient disconnects, both kinds of logout, a stream
 // replaced by another client, a temporary ban, persistence of the pairing
-// across a restart, and that a closed session is silent.
+// across a restart, that a closed session is silent, and groups (create,
+// list, send, membership, invite links, admin rights, leave).
 package enginetest

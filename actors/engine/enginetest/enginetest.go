@@ -39,6 +39,9 @@ type World interface {
 	// Received waits until the contact has received the message waid from
 	// the device and returns its text.
 	Received(ctx context.Context, d *Device, waid string) (string, error)
+	// GroupReceived waits until the contact has received the message waid
+	// that the device sent to group, and returns its text.
+	GroupReceived(ctx context.Context, d *Device, group engine.JID, waid string) (string, error)
 	// Fault makes WhatsApp end the device's connection: one of
 	// engine.FaultDisconnect (a network drop), engine.FaultLogout (unlinked
 	// from the phone), engine.FaultBan (a temporary ban) and
@@ -78,6 +81,7 @@ func Run(t *testing.T, factory Factory) {
 		{"TemporaryBan", temporaryBan},
 		{"PersistenceAcrossRestart", persistenceAcrossRestart},
 		{"ClosedSessionIsSilent", closedSessionIsSilent},
+		{"Groups", groups},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, factory(t)) })
@@ -518,5 +522,142 @@ func closedSessionIsSilent(t *testing.T, s *Setup) {
 	_ = s.World.Inbound(ctx, d, "nobody listens")
 	if evs := rec.Since(mark); len(evs) != 0 {
 		t.Errorf("events after Close:%s", Describe(evs))
+	}
+}
+
+// groups runs a group's life: created by one device with the contact, a
+// number not on WhatsApp and a second device in it; a message to it; its
+// membership changed; its invite link; a member who is not an admin; and
+// leaving it.
+func groups(t *testing.T, s *Setup) {
+	ctx := testContext(t)
+	owner, rec := open(t, s.Engine, 1)
+	if _, err := owner.Session.(engine.Groups).Groups(ctx); !errors.Is(err, engine.ErrNotConnected) {
+		t.Errorf("Groups before connecting = %v; want ErrNotConnected", err)
+	}
+	connectPaired(t, s, owner, rec)
+	member, memberRec := open(t, s.Engine, 2)
+	connectPaired(t, s, member, memberRec)
+	og, mg := owner.Session.(engine.Groups), member.Session.(engine.Groups)
+
+	contact, absent := engine.UserJID(s.World.Contact()), engine.UserJID(s.World.NotOnWhatsApp())
+	self, other := engine.UserJID(owner.Phone), engine.UserJID(member.Phone)
+	g, err := og.CreateGroup(ctx, "Suite group", []engine.JID{contact, absent, other})
+	if err != nil {
+		t.Fatalf("CreateGroup: %v", err)
+	}
+	if !g.JID.IsGroup() || g.Subject != "Suite group" || g.Owner != self || g.CreatedAt.IsZero() {
+		t.Errorf("CreateGroup = %+v; want a group named Suite group owned by %s", g, self)
+	}
+	wantMembers := map[engine.JID]string{self: "superadmin", contact: "member", other: "member"}
+	checkMembers(t, "created group", g, wantMembers)
+	if want := []engine.ParticipantResult{{JID: absent, Error: engine.ParticipantErrorNotOnWhatsApp}}; fmt.Sprint(g.Failed) != fmt.Sprint(want) {
+		t.Errorf("CreateGroup Failed = %+v; want %+v", g.Failed, want)
+	}
+	for name, sess := range map[string]engine.Groups{"owner": og, "member": mg} {
+		list, err := sess.Groups(ctx)
+		if err != nil || len(list) != 1 || list[0].JID != g.JID || list[0].Subject != g.Subject {
+			t.Errorf("Groups of the %s = %+v, %v; want the new group", name, list, err)
+		}
+	}
+
+	// A message to the group reaches its members and is receipted.
+	id := owner.Session.NewMessageID()
+	if _, err := owner.Session.Send(ctx, engine.OutMessage{WAID: id, To: g.JID, Type: engine.TypeText, Text: "hello group"}); err != nil {
+		t.Fatalf("Send to the group: %v", err)
+	}
+	if text, err := s.World.GroupReceived(ctx, owner, g.JID, id); err != nil || text != "hello group" {
+		t.Errorf("the contact received %q, %v in the group", text, err)
+	}
+	r := Wait(t, rec, func(r engine.Receipt) bool { return r.Status == engine.ReceiptDelivered })
+	if r.Chat != g.JID || len(r.WAIDs) != 1 || r.WAIDs[0] != id {
+		t.Errorf("delivered receipt = %+v; want %s in %s", r, id, g.JID)
+	}
+
+	// Membership: one answer per JID asked for, in order.
+	changes := []struct {
+		action engine.ParticipantAction
+		jids   []engine.JID
+		want   []string
+	}{
+		{engine.ParticipantAdd, []engine.JID{contact, absent}, []string{engine.ParticipantErrorAlreadyInGroup, engine.ParticipantErrorNotOnWhatsApp}},
+		{engine.ParticipantPromote, []engine.JID{contact}, []string{""}},
+		{engine.ParticipantDemote, []engine.JID{self, contact}, []string{engine.ParticipantErrorNotAllowed, ""}},
+		{engine.ParticipantRemove, []engine.JID{absent, contact}, []string{engine.ParticipantErrorNotInGroup, ""}},
+	}
+	for _, c := range changes {
+		got, err := og.UpdateParticipants(ctx, g.JID, c.action, c.jids)
+		if err != nil || len(got) != len(c.jids) {
+			t.Fatalf("%s %v = %+v, %v", c.action, c.jids, got, err)
+		}
+		for i := range got {
+			if got[i].JID != c.jids[i] || got[i].Error != c.want[i] {
+				t.Errorf("%s %s = %+v; want error %q", c.action, c.jids[i], got[i], c.want[i])
+			}
+		}
+	}
+	list, err := og.Groups(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("Groups after the changes = %+v, %v", list, err)
+	}
+	checkMembers(t, "changed group", list[0], map[engine.JID]string{self: "superadmin", other: "member"})
+
+	// Invite links: stable until reset; admins only.
+	link, err := og.InviteLink(ctx, g.JID, false)
+	if err != nil || !strings.HasPrefix(link, "https://chat.whatsapp.com/") || len(link) <= len("https://chat.whatsapp.com/") {
+		t.Errorf("InviteLink = %q, %v", link, err)
+	}
+	if again, err := og.InviteLink(ctx, g.JID, false); err != nil || again != link {
+		t.Errorf("InviteLink again = %q, %v; want %q", again, err, link)
+	}
+	if reset, err := og.InviteLink(ctx, g.JID, true); err != nil || reset == link || !strings.HasPrefix(reset, "https://chat.whatsapp.com/") {
+		t.Errorf("InviteLink reset = %q, %v; want a new link", reset, err)
+	}
+	if _, err := mg.InviteLink(ctx, g.JID, false); !errors.Is(err, engine.ErrNotGroupAdmin) {
+		t.Errorf("InviteLink by a member = %v; want ErrNotGroupAdmin", err)
+	}
+	if _, err := mg.UpdateParticipants(ctx, g.JID, engine.ParticipantAdd, []engine.JID{contact}); !errors.Is(err, engine.ErrNotGroupAdmin) {
+		t.Errorf("add by a member = %v; want ErrNotGroupAdmin", err)
+	}
+	unknown := engine.JID{User: "120363000000000001", Server: engine.ServerGroup}
+	if _, err := og.InviteLink(ctx, unknown, false); !errors.Is(err, engine.ErrGroupNotFound) {
+		t.Errorf("InviteLink of an unknown group = %v; want ErrGroupNotFound", err)
+	}
+
+	// Leaving: the group is no longer listed, and cannot be left twice.
+	if err := mg.LeaveGroup(ctx, g.JID); err != nil {
+		t.Fatalf("LeaveGroup: %v", err)
+	}
+	if list, err := mg.Groups(ctx); err != nil || len(list) != 0 {
+		t.Errorf("Groups after leaving = %+v, %v; want none", list, err)
+	}
+	if err := mg.LeaveGroup(ctx, g.JID); !errors.Is(err, engine.ErrGroupNotFound) {
+		t.Errorf("LeaveGroup twice = %v; want ErrGroupNotFound", err)
+	}
+	if _, err := mg.UpdateParticipants(ctx, g.JID, engine.ParticipantAdd, []engine.JID{contact}); !errors.Is(err, engine.ErrGroupNotFound) {
+		t.Errorf("add after leaving = %v; want ErrGroupNotFound", err)
+	}
+}
+
+// checkMembers compares a group's participants with want: JID → role
+// ("superadmin", "admin" or "member").
+func checkMembers(t *testing.T, what string, g engine.Group, want map[engine.JID]string) {
+	t.Helper()
+	got := make(map[engine.JID]string)
+	for _, p := range g.Participants {
+		role := "member"
+		switch {
+		case p.IsSuperAdmin:
+			role = "superadmin"
+		case p.IsAdmin:
+			role = "admin"
+		}
+		got[p.JID] = role
+		if p.JID.Server == engine.ServerUser && p.Phone != p.JID.User {
+			t.Errorf("%s: participant %+v; want its phone number", what, p)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%s: participants %v; want %v", what, got, want)
 	}
 }

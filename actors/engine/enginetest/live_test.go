@@ -53,6 +53,11 @@ func (w *liveWorld) Received(ctx context.Context, _ *enginetest.Device, waid str
 	return r.Text, err
 }
 
+func (w *liveWorld) GroupReceived(ctx context.Context, _ *enginetest.Device, group engine.JID, waid string) (string, error) {
+	r, err := w.contact.WaitReceived(ctx, func(r fakewa.Received) bool { return r.ID == waid && r.Group == group.String() })
+	return r.Text, err
+}
+
 func (w *liveWorld) Fault(ctx context.Context, d *enginetest.Device, kind string) error {
 	jid, err := w.device(d)
 	if err != nil {

@@ -44,6 +44,23 @@ func (w *simWorld) Received(ctx context.Context, d *enginetest.Device, waid stri
 	}
 }
 
+func (w *simWorld) GroupReceived(ctx context.Context, d *enginetest.Device, group engine.JID, waid string) (string, error) {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, m := range w.eng.Sent(d.ID) {
+			if m.WAID == waid && m.To == group {
+				return m.Text, nil
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}
+
 func (w *simWorld) Fault(ctx context.Context, d *enginetest.Device, kind string) error {
 	return sandbox(d).Fault(ctx, kind)
 }

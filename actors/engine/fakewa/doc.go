@@ -28,13 +28,22 @@
 //     sender's own devices, delivered and read receipts (Phone.Read,
 //     Config.AutoRead), the on-WhatsApp check (accounts exist once
 //     Server.Phone created them), and media encrypted as WhatsApp does.
+//   - Groups: create, the list of a device's groups, group info, add,
+//     remove, promote and demote (admins only, with WhatsApp's per-member
+//     error codes), invite links and leaving, each announced to members'
+//     companions as a w:gp2 notification; group messages encrypted with
+//     sender keys, which members' phones decrypt (Received.Group) and
+//     receipt, and members' companions receive. Phone.CreateGroup and
+//     Phone.SendGroupText play a phone's side. Groups are addressed by
+//     phone number, with each member's LID alongside.
 //   - Faults: Replace (stream replaced), Phone.Unlink (logged out from the
 //     phone, 401), Restart (515), Drop (network failure), Ban (temporary
 //     ban, 402), and version refusal (Config.MinVersion, 405); a second
 //     login of the same device replaces the first.
 //
 // Every account's phone is always online and keeps its Signal state in
-// memory. Groups, app state and history sync are not simulated. Several
+// memory. App state, history sync, group settings (subject, description,
+// announce, locked) and joining by invite link are not simulated. Several
 // devices and accounts work at once, and the server's state outlives
 // client restarts, so a test can restart the gateway against the same
 // fake.

@@ -17,6 +17,8 @@ var (
 	ErrTimeout = errors.New("timed out")
 	// ErrUnknownAccount: no account with that phone number.
 	ErrUnknownAccount = errors.New("unknown account")
+	// ErrUnknownGroup: no group with that JID, or the account is not in it.
+	ErrUnknownGroup = errors.New("unknown group")
 	// ErrUnknownMessage: no message with that id was received.
 	ErrUnknownMessage = errors.New("no such message received")
 )

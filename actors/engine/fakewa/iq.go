@@ -59,6 +59,15 @@ func (c *conn) handleIQ(n *waBinary.Node) {
 		case "remove-companion-device":
 			c.s.removeDevice(c.dev, false)
 		}
+	case "w:g2":
+		to, _ := n.Attrs["to"].(types.JID)
+		content, code := c.s.groupIQ(c.dev, to, typ, first)
+		if code != 0 {
+			result.Attrs["type"] = "error"
+			content = []waBinary.Node{iqError(code)}
+		}
+		result.Attrs["from"] = to
+		result.Content = content
 	case "w:profile:picture":
 		// Simulated accounts have no profile pictures.
 		result.Attrs["type"] = "error"

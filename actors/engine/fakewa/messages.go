@@ -18,7 +18,6 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/util/keys"
-	"google.golang.org/protobuf/proto"
 )
 
 // device is a companion (a whatsmeow client) paired to an account.
@@ -58,8 +57,18 @@ type outItem struct {
 type sentMessage struct {
 	fromPhone  *Phone  // sent from a phone
 	fromDevice *device // sent from a companion
-	to         *Phone
-	status     map[string]bool // receipts already passed on
+	to         *Phone  // the recipient of a one-to-one message
+	group      types.JID
+	readers    map[*Phone]bool // the members who receipt a group message
+	status     map[string]bool // receipts already passed on, by reader and status
+}
+
+// reader tells whether p is who receipts the message.
+func (m *sentMessage) reader(p *Phone) bool {
+	if m.readers != nil {
+		return m.readers[p]
+	}
+	return m.to == p
 }
 
 func outKey(class, id, typ string) string { return class + "/" + id + "/" + typ }
@@ -190,9 +199,15 @@ func (s *Server) messageFromDevice(c *conn, n *waBinary.Node) {
 	id := ag.OptionalString("id")
 	to, _ := n.Attrs["to"].(types.JID)
 	sender := c.dev
-	c.send(waBinary.Node{Tag: "ack", Attrs: waBinary.Attrs{
-		"class": "message", "id": id, "from": to, "t": strconv.FormatInt(time.Now().Unix(), 10),
-	}})
+	ack := waBinary.Attrs{"class": "message", "id": id, "from": to, "t": strconv.FormatInt(time.Now().Unix(), 10)}
+	if to.Server == types.GroupServer {
+		if !s.groupMessageFromDevice(sender, n, id, ag.OptionalString("type"), to) {
+			ack["error"] = "403" // not a member (any more)
+		}
+		c.send(waBinary.Node{Tag: "ack", Attrs: ack})
+		return
+	}
+	c.send(waBinary.Node{Tag: "ack", Attrs: ack})
 	recipient, _ := s.resolve(to.ToNonAD())
 	if recipient == nil {
 		s.log.Debug("message to a number not on WhatsApp", "to", to.String())
@@ -262,17 +277,21 @@ func (s *Server) forward(sender, d *device, chat types.JID, id, msgType string, 
 func (s *Server) onReceipt(id string, reader *Phone, status string) {
 	s.mu.Lock()
 	m := s.sent[id]
-	if m == nil || m.to != reader || m.status[status] {
+	key := reader.number + "/" + status
+	if m == nil || !m.reader(reader) || m.status[key] {
 		s.mu.Unlock()
 		return
 	}
-	m.status[status] = true
+	m.status[key] = true
 	s.mu.Unlock()
 	switch {
 	case m.fromPhone != nil:
 		m.fromPhone.setStatus(id, status)
 	case m.fromDevice != nil:
 		attrs := waBinary.Attrs{"from": reader.pnJID(), "id": id, "t": strconv.FormatInt(time.Now().Unix(), 10)}
+		if !m.group.IsEmpty() {
+			attrs["from"], attrs["participant"] = m.group, reader.pnJID()
+		}
 		typ := ""
 		if status == StatusRead {
 			typ = "read"
@@ -367,15 +386,7 @@ func (p *Phone) decrypt(from types.JID, enc waBinary.Node) (*waE2E.Message, erro
 	if err != nil {
 		return nil, err
 	}
-	if len(plain) == 0 || int(plain[len(plain)-1]) > len(plain) {
-		return nil, fmt.Errorf("%w: bad padding", ErrProtocol)
-	}
-	plain = plain[:len(plain)-int(plain[len(plain)-1])]
-	var msg waE2E.Message
-	if err := proto.Unmarshal(plain, &msg); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
-	}
-	return &msg, nil
+	return unpadMessage(plain)
 }
 
 // encrypt seals plaintext for a companion, starting a session from the

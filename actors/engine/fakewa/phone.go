@@ -47,6 +47,7 @@ type Received struct {
 	ID         string
 	From       string // the sender's phone number
 	FromDevice string // the JID of the device that sent it
+	Group      string // the group's JID, for a message sent to a group
 	At         time.Time
 	Type       string // text, image, video, audio, document, sticker, location, contact, reaction or other
 	Text       string // the text, or the caption of media

@@ -61,6 +61,7 @@ type Server struct {
 	qrRefs     map[string]*conn   // QR refs shown, to their connection
 	links      map[string]*link   // pairing-code requests, by phone number
 	sent       map[string]*sentMessage
+	groups     map[string]*group // by the user part of the group JID
 	media      map[string][]byte // media path → encrypted bytes
 	mediaAuth  string
 	conns      map[*conn]struct{}
@@ -90,6 +91,7 @@ func New(cfg Config) (*Server, error) {
 		qrRefs:    make(map[string]*conn),
 		links:     make(map[string]*link),
 		sent:      make(map[string]*sentMessage),
+		groups:    make(map[string]*group),
 		media:     make(map[string][]byte),
 		mediaAuth: randomHex(16),
 		conns:     make(map[*conn]struct{}),

@@ -14,10 +14,10 @@ import (
 	"github.com/wa-gateway/wa-gateway/actors/engine"
 )
 
-// The optional capabilities the live engine has (groups are not among
-// them yet: the device actor answers engine.ErrUnsupported).
+// The optional capabilities the live engine has.
 var (
 	_ engine.Contacts = (*session)(nil)
+	_ engine.Groups   = (*session)(nil)
 	_ engine.Presence = (*session)(nil)
 )
 

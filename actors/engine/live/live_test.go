@@ -843,3 +843,81 @@ func TestServerErrorCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupsBothWays: a group a phone created, with two gateway devices in
+// it. The phone's message reaches both devices; a device's messages reach
+// the phone (which decrypts them with the sender key they carry) and the
+// other device; the devices are members, not admins.
+func TestGroupsBothWays(t *testing.T) {
+	h := newHarness(t, fakewa.Config{}, Config{})
+	ctx := testContext(t)
+	ann, ben, cat := h.srv.Phone("15550000021"), h.srv.Phone("15550000022"), h.srv.Phone("15550000023")
+	s1, r1 := h.open(1)
+	s2, r2 := h.open(2)
+	h.pair(s1, r1, ann)
+	h.pair(s2, r2, ben)
+
+	gid, err := cat.CreateGroup(ctx, "Cat's group", ann.Number(), ben.Number())
+	if err != nil {
+		t.Fatal(err)
+	}
+	group, err := engine.ParseRecipient(gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s1.(engine.Groups).Groups(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("Groups = %+v, %v; want Cat's group", list, err)
+	}
+	if g := list[0]; g.JID != group || g.Subject != "Cat's group" || g.Owner != engine.UserJID(cat.Number()) || len(g.Participants) != 3 {
+		t.Errorf("group = %+v; want Cat's group of three, owned by %s", g, cat.Number())
+	}
+
+	id, err := cat.SendGroupText(ctx, gid, "hello from Cat's phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range []*recorder{r1, r2} {
+		m := waitMatch(t, r, func(m engine.Message) bool { return m.WAID == id })
+		if !m.IsGroup || m.Chat != group || m.Sender != engine.UserJID(cat.Number()) || m.SenderPhone != cat.Number() ||
+			m.SenderLID != cat.LID() || m.Text != "hello from Cat's phone" || m.FromMe {
+			t.Errorf("device %d got %+v", i+1, m)
+		}
+	}
+
+	for _, text := range []string{"hello from Ann's device", "and once more"} {
+		res, err := s1.Send(ctx, engine.OutMessage{WAID: s1.NewMessageID(), To: group, Text: text})
+		if err != nil {
+			t.Fatalf("send to the group: %v", err)
+		}
+		got, err := cat.WaitReceived(ctx, func(r fakewa.Received) bool { return r.ID == res.WAID })
+		if err != nil || got.Group != gid || got.From != ann.Number() || got.Text != text {
+			t.Errorf("Cat's phone received %+v, %v", got, err)
+		}
+		m := waitMatch(t, r2, func(m engine.Message) bool { return m.WAID == res.WAID })
+		if !m.IsGroup || m.Chat != group || m.SenderPhone != ann.Number() || m.Text != text {
+			t.Errorf("device 2 got %+v", m)
+		}
+		rc := waitMatch(t, r1, func(r engine.Receipt) bool { return r.Status == engine.ReceiptDelivered && r.WAIDs[0] == res.WAID })
+		if rc.Chat != group {
+			t.Errorf("receipt = %+v; want it in the group", rc)
+		}
+	}
+
+	if _, err := s1.(engine.Groups).InviteLink(ctx, group, false); !errors.Is(err, engine.ErrNotGroupAdmin) {
+		t.Errorf("InviteLink by a member = %v; want ErrNotGroupAdmin", err)
+	}
+	if err := s2.(engine.Groups).LeaveGroup(ctx, group); err != nil {
+		t.Fatal(err)
+	}
+	g, err := h.srv.Group(gid)
+	if err != nil || len(g.Members) != 2 || g.Members[cat.Number()] != fakewa.RoleSuperAdmin {
+		t.Errorf("after Ben's device left: %+v, %v", g, err)
+	}
+	if _, ok := g.Members[ben.Number()]; ok {
+		t.Errorf("Ben is still in %+v", g)
+	}
+	if _, err := s2.Send(ctx, engine.OutMessage{WAID: s2.NewMessageID(), To: group, Text: "not a member"}); !errors.Is(err, engine.ErrGroupNotFound) {
+		t.Errorf("send after leaving = %v; want ErrGroupNotFound", err)
+	}
+}

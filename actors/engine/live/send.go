@@ -41,9 +41,22 @@ func (s *session) Send(ctx context.Context, msg engine.OutMessage) (engine.SendR
 	}
 	resp, err := a.cli.SendMessage(ctx, to, content, whatsmeow.SendRequestExtra{ID: types.MessageID(msg.WAID)})
 	if err != nil {
-		return engine.SendResult{}, fmt.Errorf("send: %w", transportError(err))
+		return engine.SendResult{}, fmt.Errorf("send: %w", sendError(to, err))
 	}
 	return engine.SendResult{WAID: string(resp.ID), ServerTime: resp.Timestamp}, nil
+}
+
+// sendError maps a failed send: to a group the device is not in (whatsmeow
+// could not read its members, or WhatsApp refused the message with 403 or
+// 404) it is engine.ErrGroupNotFound.
+func sendError(to types.JID, err error) error {
+	if to.Server == types.GroupServer {
+		code, _ := serverErrorCode(err)
+		if code == 403 || code == 404 || errors.Is(err, whatsmeow.ErrGroupNotFound) || errors.Is(err, whatsmeow.ErrNotInGroup) {
+			return fmt.Errorf("%w: %v", engine.ErrGroupNotFound, err)
+		}
+	}
+	return transportError(err)
 }
 
 func hasDevice(devices []types.JID, user types.JID) bool {
