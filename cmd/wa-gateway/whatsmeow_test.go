@@ -395,3 +395,104 @@ func TestWhatsmeowPairByCode(t *testing.T) {
 		t.Errorf("a code used twice = %v", err)
 	}
 }
+
+// TestWhatsmeowGroups: through the API with the whatsmeow engine, a
+// device creates a group, sends to it (the members' phones decrypt the
+// message), changes its members, reads its invite link, receives a
+// member's message, and leaves it.
+func TestWhatsmeowGroups(t *testing.T) {
+	skipWithRealWhatsApp(t)
+	srv := fakeWhatsApp(t, fakewa.Config{})
+	owner, alice, bob := srv.Phone("15550000301"), srv.Phone("15550000302"), srv.Phone("15550000303")
+	g := startWhatsmeowGateway(t, t.TempDir(), srv, nil)
+	key := register(t, g, "groups@example.com")
+	id := whatsmeowDevice(t, g, key, "groups")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := g.sse(ctx, fmt.Sprintf("/api/devices/%v/events", id), key)
+	pairOverSSE(t, g, key, id, events, owner)
+
+	created := g.must(201, "POST", "/api/groups", key, map[string]any{
+		"deviceId": id, "subject": "Team", "participants": []string{"+" + alice.Number(), "15559990000"},
+	})
+	jid, _ := created["jid"].(string)
+	if !strings.HasSuffix(jid, "@g.us") || created["subject"] != "Team" || created["owner"] != owner.Number()+"@s.whatsapp.net" {
+		t.Fatalf("created group = %v", created)
+	}
+	roles := func(group map[string]any) map[string]string {
+		out := make(map[string]string)
+		parts, _ := group["participants"].([]any)
+		for _, p := range parts {
+			m := p.(map[string]any)
+			role := "member"
+			if m["isSuperAdmin"] == true {
+				role = "superadmin"
+			} else if m["isAdmin"] == true {
+				role = "admin"
+			}
+			out[fmt.Sprint(m["phone"])] = role
+		}
+		return out
+	}
+	if got := roles(created); fmt.Sprint(got) != fmt.Sprint(map[string]string{owner.Number(): "superadmin", alice.Number(): "member"}) {
+		t.Errorf("participants = %v", got)
+	}
+	failed, _ := created["failed"].([]any)
+	if len(failed) != 1 || failed[0].(map[string]any)["error"] != "not_on_whatsapp" {
+		t.Errorf("failed = %v", created["failed"])
+	}
+	list := g.must(200, "GET", fmt.Sprintf("/api/groups?deviceId=%v", id), key, nil)
+	if items, _ := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["jid"] != jid {
+		t.Errorf("groups = %v", list)
+	}
+
+	// A send to the group: Alice's phone decrypts it; the device sees it
+	// delivered.
+	r := g.must(202, "POST", "/api/messages/send-text", key, map[string]any{"deviceId": id, "to": jid, "text": "Hello team"})
+	sent := g.waitMessage(key, r["id"].(string), "delivered")
+	got, err := alice.WaitReceived(testCtx(t), func(m fakewa.Received) bool { return m.ID == sent["waId"] })
+	if err != nil || got.Group != jid || got.Text != "Hello team" || got.From != owner.Number() {
+		t.Errorf("Alice received %+v, %v", got, err)
+	}
+	if sent["chat"] != jid {
+		t.Errorf("sent message chat = %v, want %s", sent["chat"], jid)
+	}
+
+	// Members: Bob joins and becomes an admin; Alice cannot be added twice.
+	path := "/api/groups/" + jid + "/participants"
+	res := g.must(200, "POST", path, key, map[string]any{"deviceId": id, "action": "add", "participants": []string{bob.Number(), alice.Number()}})
+	items, _ := res["items"].([]any)
+	if len(items) != 2 || items[0].(map[string]any)["ok"] != true || items[1].(map[string]any)["error"] != "already_in_group" {
+		t.Errorf("add = %v", res)
+	}
+	g.must(200, "POST", path, key, map[string]any{"deviceId": id, "action": "promote", "participants": []string{bob.Number()}})
+	if fg, err := srv.Group(jid); err != nil || fg.Members[bob.Number()] != fakewa.RoleAdmin {
+		t.Errorf("WhatsApp's view of the group: %+v, %v", fg, err)
+	}
+	link := g.must(200, "GET", fmt.Sprintf("/api/groups/%s/invite-link?deviceId=%v", jid, id), key, nil)
+	if l, _ := link["link"].(string); !strings.HasPrefix(l, "https://chat.whatsapp.com/") || link["jid"] != jid {
+		t.Errorf("invite link = %v", link)
+	}
+
+	// A member's message arrives in the group chat.
+	waid, err := bob.SendGroupText(testCtx(t), jid, "Bob here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := inbound(t, g, key, id, waid)
+	if m["chat"] != jid || m["isGroup"] != true || m["fromPhone"] != bob.Number() || m["text"] != "Bob here" {
+		t.Errorf("inbound group message = %v", m)
+	}
+
+	// Leaving: the group is gone from the list and unknown afterwards.
+	g.must(200, "POST", "/api/groups/"+jid+"/leave", key, map[string]any{"deviceId": id})
+	if items, _ := g.must(200, "GET", fmt.Sprintf("/api/groups?deviceId=%v", id), key, nil)["items"].([]any); len(items) != 0 {
+		t.Errorf("groups after leaving = %v", items)
+	}
+	if r := g.call("GET", fmt.Sprintf("/api/groups/%s/invite-link?deviceId=%v", jid, id), key, nil); r.status != 404 || r.errCode() != "group_not_found" {
+		t.Errorf("invite link after leaving = %d %v", r.status, r.body)
+	}
+	if fg, err := srv.Group(jid); err != nil || len(fg.Members) != 2 || fg.Members[bob.Number()] != fakewa.RoleAdmin {
+		t.Errorf("WhatsApp's view after leaving: %+v, %v", fg, err)
+	}
+}
