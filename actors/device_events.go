@@ -68,7 +68,51 @@ func (a *deviceActor) onEngineEvent(ctx actor.Context, ev engine.Event) {
 		a.onReceipt(ctx, e)
 	case engine.Message:
 		a.onMessage(ctx, e)
+	case engine.GroupUpdate:
+		d := groupUpdateData{Group: e.Group.String(), Actor: jidString(e.Actor), ActorPhone: e.ActorPhone,
+			Joined: e.Joined, Subject: e.Subject, Announce: e.Announce, Locked: e.Locked, Timestamp: eventTime(e.At)}
+		if e.DescriptionSet {
+			d.Description = &e.Description
+		}
+		a.emit(ctx, EventGroupUpdate, d)
+	case engine.GroupParticipants:
+		d := groupParticipantsData{Group: e.Group.String(), Actor: jidString(e.Actor), ActorPhone: e.ActorPhone,
+			Action: string(e.Action), Participants: make([]participantData, len(e.Participants)), Timestamp: eventTime(e.At)}
+		for i, p := range e.Participants {
+			d.Participants[i] = participantData{JID: p.JID.String(), Phone: p.Phone}
+		}
+		a.emit(ctx, EventGroupMembers, d)
+	case engine.PresenceUpdate:
+		d := presenceData{From: e.From.String(), FromPhone: e.FromPhone, Available: e.Available}
+		if !e.LastSeen.IsZero() {
+			seen := e.LastSeen.UTC()
+			d.LastSeen = &seen
+		}
+		a.emit(ctx, EventPresenceUpdate, d)
+	case engine.ChatPresenceUpdate:
+		a.emit(ctx, EventChatPresence, chatPresenceData{Chat: e.Chat.String(), From: e.Sender.String(),
+			FromPhone: e.SenderPhone, IsGroup: e.Chat.IsGroup(), State: string(e.State)})
+	case engine.CallOffer:
+		a.emit(ctx, EventCallOffer, callOfferData{CallID: e.CallID, From: e.From.String(), FromPhone: e.FromPhone,
+			IsVideo: e.IsVideo, IsGroup: e.IsGroup, Timestamp: eventTime(e.At)})
 	}
+}
+
+// eventTime is when something WhatsApp reported happened, in UTC; now
+// when it did not say.
+func eventTime(at time.Time) time.Time {
+	if at.IsZero() {
+		return time.Now().UTC()
+	}
+	return at.UTC()
+}
+
+// jidString is a JID as events carry it; "" for none.
+func jidString(j engine.JID) string {
+	if j.IsZero() {
+		return ""
+	}
+	return j.String()
 }
 
 func (a *deviceActor) onReceipt(ctx actor.Context, r engine.Receipt) {

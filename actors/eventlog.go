@@ -16,15 +16,13 @@ import (
 // sends; it goes to that one endpoint and is not logged.
 const EventWebhookTest = "webhook.test"
 
-// eventTypes is every event type of API.md §6, the ones this build does
-// not emit yet included, so that webhooks and streams can subscribe to
-// them ahead of time.
+// eventTypes is every event type of API.md §6.
 var eventTypes = []string{
 	EventDeviceStatus, EventDeviceQR,
 	EventMessageReceived, EventMessageSent, EventMessageAck, EventMessageFailed,
-	"message.reaction", "message.edited", "message.revoked",
-	"presence.update", "chat.presence", "group.update", "group.participants",
-	"call.offer", "plugin.disabled", EventWebhookTest,
+	EventMessageReaction, EventMessageEdited, EventMessageRevoked,
+	EventPresenceUpdate, EventChatPresence, EventGroupUpdate, EventGroupMembers,
+	EventCallOffer, EventPluginDisabled, EventWebhookTest,
 }
 
 // EventTypes lists the event types clients may subscribe to.

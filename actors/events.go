@@ -119,3 +119,65 @@ func statusData(m storage.Message) messageStatusData {
 		ID: m.ID, DeviceID: m.DeviceID, Chat: m.Chat, To: m.To, Status: m.Status, WAID: m.WAID, Error: m.Error,
 	}
 }
+
+// groupUpdateData is the data of group.update: a group the device is in
+// changed, or the device joined one (joined). Fields left out did not
+// change; description is present, possibly empty, when it did.
+type groupUpdateData struct {
+	Group       string    `json:"group"`
+	Actor       string    `json:"actor,omitempty"`
+	ActorPhone  string    `json:"actorPhone,omitempty"`
+	Joined      bool      `json:"joined"`
+	Subject     string    `json:"subject,omitempty"`
+	Description *string   `json:"description,omitempty"`
+	Announce    *bool     `json:"announce,omitempty"`
+	Locked      *bool     `json:"locked,omitempty"`
+	Timestamp   time.Time `json:"timestamp"`
+}
+
+// groupParticipantsData is the data of group.participants: members added,
+// removed (a member who left is removed by themselves), promoted or
+// demoted.
+type groupParticipantsData struct {
+	Group        string            `json:"group"`
+	Actor        string            `json:"actor,omitempty"`
+	ActorPhone   string            `json:"actorPhone,omitempty"`
+	Action       string            `json:"action"`
+	Participants []participantData `json:"participants"`
+	Timestamp    time.Time         `json:"timestamp"`
+}
+
+type participantData struct {
+	JID   string `json:"jid"`
+	Phone string `json:"phone,omitempty"`
+}
+
+// presenceData is the data of presence.update: a contact came online or
+// went offline (lastSeen, when the contact shows it).
+type presenceData struct {
+	From      string     `json:"from"`
+	FromPhone string     `json:"fromPhone,omitempty"`
+	Available bool       `json:"available"`
+	LastSeen  *time.Time `json:"lastSeen,omitempty"`
+}
+
+// chatPresenceData is the data of chat.presence: someone is typing,
+// recording a voice note, or stopped (paused) in a chat.
+type chatPresenceData struct {
+	Chat      string `json:"chat"`
+	From      string `json:"from"`
+	FromPhone string `json:"fromPhone,omitempty"`
+	IsGroup   bool   `json:"isGroup"`
+	State     string `json:"state"`
+}
+
+// callOfferData is the data of call.offer: an incoming call, which the
+// gateway neither answers nor rejects.
+type callOfferData struct {
+	CallID    string    `json:"callId"`
+	From      string    `json:"from"`
+	FromPhone string    `json:"fromPhone,omitempty"`
+	IsVideo   bool      `json:"isVideo"`
+	IsGroup   bool      `json:"isGroup"`
+	Timestamp time.Time `json:"timestamp"`
+}

@@ -42,7 +42,7 @@ const (
 	MessageReceived  = "received"
 )
 
-// Event types (API.md §6) emitted so far.
+// Event types (API.md §6) the device actors emit.
 const (
 	EventDeviceStatus    = "device.status"
 	EventDeviceQR        = "device.qr"
@@ -53,6 +53,11 @@ const (
 	EventMessageReaction = "message.reaction"
 	EventMessageEdited   = "message.edited"
 	EventMessageRevoked  = "message.revoked"
+	EventPresenceUpdate  = "presence.update"
+	EventChatPresence    = "chat.presence"
+	EventGroupUpdate     = "group.update"
+	EventGroupMembers    = "group.participants"
+	EventCallOffer       = "call.offer"
 )
 
 // messageRank orders outgoing statuses; a receipt never moves a message back.

@@ -437,6 +437,10 @@ func TestWhatsmeowGroups(t *testing.T) {
 	if got := roles(created); fmt.Sprint(got) != fmt.Sprint(map[string]string{owner.Number(): "superadmin", alice.Number(): "member"}) {
 		t.Errorf("participants = %v", got)
 	}
+	joined := eventData(next(t, events, func(e sseEvent) bool { return e.event == "group.update" }))
+	if joined["group"] != jid || joined["joined"] != true || joined["subject"] != "Team" || joined["actorPhone"] != owner.Number() {
+		t.Errorf("group.update = %v", joined)
+	}
 	failed, _ := created["failed"].([]any)
 	if len(failed) != 1 || failed[0].(map[string]any)["error"] != "not_on_whatsapp" {
 		t.Errorf("failed = %v", created["failed"])
@@ -464,6 +468,12 @@ func TestWhatsmeowGroups(t *testing.T) {
 	items, _ := res["items"].([]any)
 	if len(items) != 2 || items[0].(map[string]any)["ok"] != true || items[1].(map[string]any)["error"] != "already_in_group" {
 		t.Errorf("add = %v", res)
+	}
+	added := eventData(next(t, events, func(e sseEvent) bool {
+		return e.event == "group.participants" && eventData(e)["action"] == "add"
+	}))
+	if parts, _ := added["participants"].([]any); added["group"] != jid || len(parts) != 1 || parts[0].(map[string]any)["phone"] != bob.Number() {
+		t.Errorf("group.participants = %v", added)
 	}
 	g.must(200, "POST", path, key, map[string]any{"deviceId": id, "action": "promote", "participants": []string{bob.Number()}})
 	if fg, err := srv.Group(jid); err != nil || fg.Members[bob.Number()] != fakewa.RoleAdmin {
@@ -494,5 +504,56 @@ func TestWhatsmeowGroups(t *testing.T) {
 	}
 	if fg, err := srv.Group(jid); err != nil || len(fg.Members) != 2 || fg.Members[bob.Number()] != fakewa.RoleAdmin {
 		t.Errorf("WhatsApp's view after leaving: %+v, %v", fg, err)
+	}
+}
+
+// TestWhatsmeowPresenceAndCalls: a contact typing and recording, calling,
+// and coming online reach the device's event stream as chat.presence,
+// call.offer and presence.update.
+func TestWhatsmeowPresenceAndCalls(t *testing.T) {
+	skipWithRealWhatsApp(t)
+	srv := fakeWhatsApp(t, fakewa.Config{})
+	owner, cat := srv.Phone("15550000401"), srv.Phone("15550000402")
+	g := startWhatsmeowGateway(t, t.TempDir(), srv, nil)
+	key := register(t, g, "presence@example.com")
+	id := whatsmeowDevice(t, g, key, "presence")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := g.sse(ctx, fmt.Sprintf("/api/devices/%v/events", id), key)
+	pairOverSSE(t, g, key, id, events, owner)
+	catJID := cat.Number() + "@s.whatsapp.net"
+
+	for _, state := range []string{fakewa.ChatTyping, fakewa.ChatRecording, fakewa.ChatPaused} {
+		if err := cat.Typing(testCtx(t), owner.Number(), state); err != nil {
+			t.Fatal(err)
+		}
+		d := eventData(next(t, events, func(e sseEvent) bool { return e.event == "chat.presence" }))
+		if d["state"] != state || d["chat"] != catJID || d["from"] != catJID || d["fromPhone"] != cat.Number() || d["isGroup"] != false {
+			t.Errorf("chat.presence = %v; want %s from Cat", d, state)
+		}
+	}
+
+	callID, err := cat.Call(testCtx(t), owner.Number(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := eventData(next(t, events, func(e sseEvent) bool { return e.event == "call.offer" }))
+	if call["callId"] != callID || call["from"] != catJID || call["fromPhone"] != cat.Number() || call["isVideo"] != false {
+		t.Errorf("call.offer = %v", call)
+	}
+
+	// Showing typing to Cat follows Cat's presence.
+	g.must(200, "POST", "/api/presence", key, map[string]any{"deviceId": id, "to": cat.Number(), "state": "typing"})
+	first := eventData(next(t, events, func(e sseEvent) bool { return e.event == "presence.update" }))
+	if first["from"] != catJID || first["available"] != false {
+		t.Errorf("presence.update = %v; want Cat offline", first)
+	}
+	cat.SetOnline(true)
+	if d := eventData(next(t, events, func(e sseEvent) bool { return e.event == "presence.update" })); d["available"] != true {
+		t.Errorf("presence.update = %v; want Cat online", d)
+	}
+	cat.SetOnline(false)
+	if d := eventData(next(t, events, func(e sseEvent) bool { return e.event == "presence.update" })); d["available"] != false || d["lastSeen"] == nil {
+		t.Errorf("presence.update = %v; want Cat offline, with last seen", d)
 	}
 }

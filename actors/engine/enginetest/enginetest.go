@@ -554,6 +554,11 @@ func groups(t *testing.T, s *Setup) {
 	if want := []engine.ParticipantResult{{JID: absent, Error: engine.ParticipantErrorNotOnWhatsApp}}; fmt.Sprint(g.Failed) != fmt.Sprint(want) {
 		t.Errorf("CreateGroup Failed = %+v; want %+v", g.Failed, want)
 	}
+	// WhatsApp tells the creator's devices of the new group too.
+	joined := Wait(t, rec, func(u engine.GroupUpdate) bool { return u.Group == g.JID })
+	if !joined.Joined || joined.Subject != "Suite group" || joined.Actor != self || joined.At.IsZero() {
+		t.Errorf("GroupUpdate = %+v; want joined, by %s", joined, self)
+	}
 	for name, sess := range map[string]engine.Groups{"owner": og, "member": mg} {
 		list, err := sess.Groups(ctx)
 		if err != nil || len(list) != 1 || list[0].JID != g.JID || list[0].Subject != g.Subject {
@@ -596,6 +601,10 @@ func groups(t *testing.T, s *Setup) {
 			}
 		}
 	}
+	promoted := Wait(t, rec, func(p engine.GroupParticipants) bool { return p.Action == engine.ParticipantPromote })
+	if promoted.Group != g.JID || promoted.Actor != self || len(promoted.Participants) != 1 || promoted.Participants[0].JID != contact {
+		t.Errorf("GroupParticipants = %+v; want %s promoted by %s", promoted, contact, self)
+	}
 	list, err := og.Groups(ctx)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("Groups after the changes = %+v, %v", list, err)
@@ -627,6 +636,12 @@ func groups(t *testing.T, s *Setup) {
 	// Leaving: the group is no longer listed, and cannot be left twice.
 	if err := mg.LeaveGroup(ctx, g.JID); err != nil {
 		t.Fatalf("LeaveGroup: %v", err)
+	}
+	left := Wait(t, memberRec, func(p engine.GroupParticipants) bool {
+		return p.Action == engine.ParticipantRemove && p.Actor == other
+	})
+	if left.Group != g.JID || left.Actor != other || len(left.Participants) != 1 || left.Participants[0].JID != other {
+		t.Errorf("GroupParticipants = %+v; want %s leaving", left, other)
 	}
 	if list, err := mg.Groups(ctx); err != nil || len(list) != 0 {
 		t.Errorf("Groups after leaving = %+v, %v; want none", list, err)

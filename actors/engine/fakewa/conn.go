@@ -89,6 +89,9 @@ func (c *conn) cleanup() {
 	defer s.mu.Unlock()
 	if c.dev != nil && c.dev.conn == c {
 		c.dev.conn, c.dev.ready = nil, false
+		for _, subs := range s.presenceSubs { // subscriptions end with the connection
+			delete(subs, c.dev)
+		}
 	}
 	if c.reg != nil {
 		for _, ref := range c.reg.refs {
@@ -243,6 +246,10 @@ func (c *conn) handle(n *waBinary.Node) {
 	case "ack":
 		if c.dev != nil {
 			c.s.ackFromDevice(c.dev, n)
+		}
+	case "presence":
+		if c.dev != nil {
+			c.s.presenceFromDevice(c.dev, n)
 		}
 	}
 }

@@ -36,6 +36,13 @@
 //     receipt, and members' companions receive. Phone.CreateGroup and
 //     Phone.SendGroupText play a phone's side. Groups are addressed by
 //     phone number, with each member's LID alongside.
+//   - Chat states, calls and presence: Phone.Typing (typing, recording,
+//     paused), Phone.Call (an offer, audio or video, nobody answers) and
+//     Phone.SetOnline, sent to the companions subscribed to the account's
+//     presence; a subscription lasts as long as the companion's
+//     connection. Like WhatsApp, none of it waits for an offline device.
+//     Unlike WhatsApp, presence reaches a subscriber whether or not it
+//     announced itself available.
 //   - Faults: Replace (stream replaced), Phone.Unlink (logged out from the
 //     phone, 401), Restart (515), Drop (network failure), Ban (temporary
 //     ban, 402), and version refusal (Config.MinVersion, 405); a second

@@ -39,7 +39,9 @@ type Phone struct {
 	nextDevice uint16
 	received   []Received
 	status     map[string]string // receipts of the messages this phone sent
-	changed    chan struct{}     // closed and replaced on every change
+	online     bool              // the user's presence (SetOnline)
+	lastSeen   time.Time
+	changed    chan struct{} // closed and replaced on every change
 }
 
 // Received is a message a simulated phone received, decrypted.

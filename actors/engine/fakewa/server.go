@@ -62,10 +62,13 @@ type Server struct {
 	links      map[string]*link   // pairing-code requests, by phone number
 	sent       map[string]*sentMessage
 	groups     map[string]*group // by the user part of the group JID
-	media      map[string][]byte // media path → encrypted bytes
-	mediaAuth  string
-	conns      map[*conn]struct{}
-	wg         sync.WaitGroup
+	// presenceSubs: who subscribed to an account's presence, until their
+	// connection ends.
+	presenceSubs map[*Phone]map[*device]bool
+	media        map[string][]byte // media path → encrypted bytes
+	mediaAuth    string
+	conns        map[*conn]struct{}
+	wg           sync.WaitGroup
 }
 
 // New starts a fake server on a loopback port. The first Server of a
@@ -81,20 +84,21 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger.With("component", "fakewa"),
-		tr:        tr,
-		current:   store.GetWAVersion(),
-		accounts:  make(map[string]*Phone),
-		lids:      make(map[string]*Phone),
-		devices:   make(map[string]*device),
-		qrRefs:    make(map[string]*conn),
-		links:     make(map[string]*link),
-		sent:      make(map[string]*sentMessage),
-		groups:    make(map[string]*group),
-		media:     make(map[string][]byte),
-		mediaAuth: randomHex(16),
-		conns:     make(map[*conn]struct{}),
+		cfg:          cfg,
+		log:          cfg.Logger.With("component", "fakewa"),
+		tr:           tr,
+		current:      store.GetWAVersion(),
+		accounts:     make(map[string]*Phone),
+		lids:         make(map[string]*Phone),
+		devices:      make(map[string]*device),
+		qrRefs:       make(map[string]*conn),
+		links:        make(map[string]*link),
+		sent:         make(map[string]*sentMessage),
+		groups:       make(map[string]*group),
+		presenceSubs: make(map[*Phone]map[*device]bool),
+		media:        make(map[string][]byte),
+		mediaAuth:    randomHex(16),
+		conns:        make(map[*conn]struct{}),
 	}
 	if cfg.MinVersion != "" {
 		if s.minVersion, err = parseVersion(cfg.MinVersion); err != nil {

@@ -105,6 +105,16 @@ func (s *session) SendChatPresence(ctx context.Context, chat engine.JID, state e
 	if err := a.cli.SendChatPresence(ctx, to, presence, media); err != nil {
 		return fmt.Errorf("chat presence: %w", transportError(err))
 	}
+	// Someone the device is writing to: follow their presence
+	// (engine.PresenceUpdate), once per connection.
+	if presence == types.ChatPresenceComposing && to.Server != types.GroupServer {
+		if _, done := a.subscribed.LoadOrStore(to, true); !done {
+			if err := a.cli.SubscribePresence(ctx, to); err != nil {
+				a.subscribed.Delete(to)
+				s.log.Debug("subscribe to presence", "jid", to.String(), "err", err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -124,6 +124,18 @@ func (s *session) onEvent(a *attempt, evt any) bool {
 			s.endAttempt()
 			s.emit(engine.Disconnected{Reason: "keepalive timed out", Transient: true})
 		}
+	case *events.JoinedGroup:
+		s.emit(s.joinedGroup(a, e))
+	case *events.GroupInfo:
+		for _, ev := range s.groupChanges(a, e) {
+			s.emit(ev)
+		}
+	case *events.ChatPresence:
+		s.emit(s.chatPresence(a, e))
+	case *events.Presence:
+		s.emit(s.presence(a, e))
+	case *events.CallOffer:
+		s.emit(s.callOffer(a, e))
 	case *events.UndecryptableMessage:
 		s.log.Warn("message could not be decrypted", "id", e.Info.ID, "from", e.Info.Sender.String())
 	}

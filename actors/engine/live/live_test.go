@@ -921,3 +921,80 @@ func TestGroupsBothWays(t *testing.T) {
 		t.Errorf("send after leaving = %v; want ErrGroupNotFound", err)
 	}
 }
+
+// TestGroupPresenceAndCallEvents: group notifications (created, a member
+// promoted, a member leaving), a contact typing and recording, a call, and
+// the presence of a contact the device is writing to.
+func TestGroupPresenceAndCallEvents(t *testing.T) {
+	h := newHarness(t, fakewa.Config{}, Config{})
+	ctx := testContext(t)
+	ann, ben, cat := h.srv.Phone("15550000031"), h.srv.Phone("15550000032"), h.srv.Phone("15550000033")
+	s1, r1 := h.open(1)
+	s2, r2 := h.open(2)
+	h.pair(s1, r1, ann)
+	h.pair(s2, r2, ben)
+	annJID, benJID, catJID := engine.UserJID(ann.Number()), engine.UserJID(ben.Number()), engine.UserJID(cat.Number())
+
+	g, err := s1.(engine.Groups).CreateGroup(ctx, "Events", []engine.JID{catJID, benJID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range []*recorder{r1, r2} {
+		u := waitMatch(t, r, func(u engine.GroupUpdate) bool { return u.Group == g.JID })
+		if !u.Joined || u.Subject != "Events" || u.Actor != annJID || u.ActorPhone != ann.Number() || u.At.IsZero() {
+			t.Errorf("device %d: %+v; want joined Events, created by Ann", i+1, u)
+		}
+	}
+	if _, err := s1.(engine.Groups).UpdateParticipants(ctx, g.JID, engine.ParticipantPromote, []engine.JID{benJID}); err != nil {
+		t.Fatal(err)
+	}
+	p := waitMatch(t, r2, func(p engine.GroupParticipants) bool { return p.Action == engine.ParticipantPromote })
+	if p.Group != g.JID || p.Actor != annJID || len(p.Participants) != 1 || p.Participants[0].JID != benJID || p.Participants[0].Phone != ben.Number() {
+		t.Errorf("promotion = %+v", p)
+	}
+	if err := s2.(engine.Groups).LeaveGroup(ctx, g.JID); err != nil {
+		t.Fatal(err)
+	}
+	left := waitMatch(t, r1, func(p engine.GroupParticipants) bool { return p.Action == engine.ParticipantRemove })
+	if left.Group != g.JID || left.Actor != benJID || len(left.Participants) != 1 || left.Participants[0].JID != benJID {
+		t.Errorf("leaving = %+v", left)
+	}
+
+	for _, c := range []struct {
+		fake string
+		want engine.ChatPresence
+	}{{fakewa.ChatTyping, engine.ChatTyping}, {fakewa.ChatRecording, engine.ChatRecording}, {fakewa.ChatPaused, engine.ChatPaused}} {
+		if err := cat.Typing(ctx, ann.Number(), c.fake); err != nil {
+			t.Fatal(err)
+		}
+		cp := waitMatch(t, r1, func(cp engine.ChatPresenceUpdate) bool { return cp.State == c.want })
+		if cp.Chat != catJID || cp.Sender != catJID || cp.SenderPhone != cat.Number() {
+			t.Errorf("chat presence = %+v; want %s from Cat", cp, c.want)
+		}
+	}
+
+	callID, err := cat.Call(ctx, ann.Number(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := waitEvent[engine.CallOffer](t, r1)
+	if call.CallID != callID || call.From != catJID || call.FromPhone != cat.Number() || !call.IsVideo || call.IsGroup || call.At.IsZero() {
+		t.Errorf("call = %+v; want a video call %s from Cat", call, callID)
+	}
+
+	// Typing to Cat follows Cat's presence: first as it is, then changes.
+	if err := s1.(engine.Presence).SendChatPresence(ctx, catJID, engine.ChatTyping); err != nil {
+		t.Fatal(err)
+	}
+	first := waitEvent[engine.PresenceUpdate](t, r1)
+	if first.From != catJID || first.FromPhone != cat.Number() || first.Available {
+		t.Errorf("presence = %+v; want Cat offline", first)
+	}
+	cat.SetOnline(true)
+	waitMatch(t, r1, func(p engine.PresenceUpdate) bool { return p.From == catJID && p.Available })
+	cat.SetOnline(false)
+	gone := waitMatch(t, r1, func(p engine.PresenceUpdate) bool { return p.From == catJID && !p.Available && !p.LastSeen.IsZero() })
+	if time.Since(gone.LastSeen) > time.Minute {
+		t.Errorf("last seen %v; want just now", gone.LastSeen)
+	}
+}

@@ -63,6 +63,9 @@ type attempt struct {
 	cancel  context.CancelFunc
 	version store.WAVersionContainer // announced by this attempt
 	qrCodes []string                 // the codes WhatsApp gave this attempt to show
+	// subscribed: the users whose presence this connection asked for
+	// (WhatsApp forgets subscriptions with the connection).
+	subscribed sync.Map
 }
 
 // session is one device's connection to WhatsApp; it implements

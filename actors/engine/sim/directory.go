@@ -324,9 +324,11 @@ func (s *Session) CreateGroup(ctx context.Context, subject string, participants 
 		d := s.eng.dir
 		d.mu.Lock()
 		d.groups[g.jid] = g
-		d.mu.Unlock()
 		out = g.info()
+		d.mu.Unlock()
 		out.Failed = failed
+		// WhatsApp tells the creator's devices too.
+		s.emit(engine.GroupUpdate{Group: g.jid, Actor: self, ActorPhone: self.Phone(), Joined: true, Subject: subject, At: g.created})
 		return nil
 	})
 	return out, err
@@ -353,16 +355,25 @@ func (s *Session) UpdateParticipants(ctx context.Context, jid engine.JID, action
 	err := s.connected(ctx, "update participants", func(self engine.JID) error {
 		d := s.eng.dir
 		d.mu.Lock()
-		defer d.mu.Unlock()
 		g, r, err := d.memberGroup(jid, self)
+		if err == nil && r < roleAdmin {
+			err = engine.ErrNotGroupAdmin
+		}
 		if err != nil {
+			d.mu.Unlock()
 			return err
 		}
-		if r < roleAdmin {
-			return engine.ErrNotGroupAdmin
-		}
+		changed := engine.GroupParticipants{Group: jid, Actor: self, ActorPhone: self.Phone(), Action: action, At: s.eng.now()}
 		for _, p := range participants {
-			out = append(out, engine.ParticipantResult{JID: p, Error: g.apply(action, p)})
+			res := engine.ParticipantResult{JID: p, Error: g.apply(action, p)}
+			out = append(out, res)
+			if res.Error == "" {
+				changed.Participants = append(changed.Participants, engine.Participant{JID: p, Phone: p.Phone()})
+			}
+		}
+		d.mu.Unlock()
+		if len(changed.Participants) > 0 {
+			s.emit(changed)
 		}
 		return nil
 	})
@@ -432,15 +443,18 @@ func (s *Session) LeaveGroup(ctx context.Context, jid engine.JID) error {
 	return s.connected(ctx, "leave group", func(self engine.JID) error {
 		d := s.eng.dir
 		d.mu.Lock()
-		defer d.mu.Unlock()
 		g, _, err := d.memberGroup(jid, self)
 		if err != nil {
+			d.mu.Unlock()
 			return err
 		}
 		delete(g.members, self)
 		if len(g.members) == 0 {
 			delete(d.groups, jid)
 		}
+		d.mu.Unlock()
+		s.emit(engine.GroupParticipants{Group: jid, Actor: self, ActorPhone: self.Phone(), Action: engine.ParticipantRemove,
+			Participants: []engine.Participant{{JID: self, Phone: self.Phone()}}, At: s.eng.now()})
 		return nil
 	})
 }

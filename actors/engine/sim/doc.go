@@ -20,7 +20,11 @@
 // Beyond messages, sessions implement engine.Contacts, engine.Groups,
 // engine.Presence and engine.MediaDownloader: everyone a device wrote to
 // or heard from is a contact; groups are shared by every device of the
-// engine (so two sandbox devices can be in one); inbound media waits on
+// engine (so two sandbox devices can be in one), and a device's own group
+// changes come back to it as events, as WhatsApp notifies the actor's
+// devices (GroupUpdate with Joined on create, GroupParticipants on a
+// membership change or leaving; other devices in the group are not
+// told); inbound media waits on
 // the simulated servers until downloaded; the chat presences and read
 // receipts a device sends are recorded (Engine.Presences,
 // Engine.ReadReceipts) for tests.

@@ -1,0 +1,126 @@
+package live
+
+import (
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+
+	"github.com/wa-gateway/wa-gateway/actors/engine"
+)
+
+// What WhatsApp reports besides messages and receipts: group changes,
+// presence, typing and calls, mapped to the seam's events. Called with
+// s.mu held, like every conversion.
+
+// person is a user as events name them: the phone-number JID when known,
+// and the phone number.
+func (s *session) person(a *attempt, jid, alt types.JID) (engine.JID, string) {
+	if jid.IsEmpty() {
+		return engine.JID{}, ""
+	}
+	id := s.identify(a, jid, alt)
+	return preferPhone(jid.ToNonAD(), id), id.phone
+}
+
+func optionalJID(j *types.JID) types.JID {
+	if j == nil {
+		return types.EmptyJID
+	}
+	return *j
+}
+
+// joinedGroup maps whatsmeow's JoinedGroup: the device created a group,
+// was added to one or joined by link.
+func (s *session) joinedGroup(a *attempt, e *events.JoinedGroup) engine.GroupUpdate {
+	actor, phone := s.person(a, optionalJID(e.Sender), optionalJID(e.SenderPN))
+	u := engine.GroupUpdate{Group: engineJID(e.JID), Actor: actor, ActorPhone: phone, Joined: true,
+		Subject: e.Name, At: e.GroupCreated}
+	if e.Topic != "" {
+		u.Description, u.DescriptionSet = e.Topic, true
+	}
+	return u
+}
+
+// groupChanges maps whatsmeow's GroupInfo: one GroupUpdate when the
+// group's settings changed, and one GroupParticipants per membership
+// action it carries.
+func (s *session) groupChanges(a *attempt, e *events.GroupInfo) []engine.Event {
+	actor, phone := s.person(a, optionalJID(e.Sender), optionalJID(e.SenderPN))
+	group := engineJID(e.JID)
+	var out []engine.Event
+	u := engine.GroupUpdate{Group: group, Actor: actor, ActorPhone: phone, At: e.Timestamp}
+	changed := false
+	if e.Name != nil {
+		u.Subject, changed = e.Name.Name, true
+	}
+	if e.Topic != nil {
+		u.Description, u.DescriptionSet, changed = e.Topic.Topic, true, true
+	}
+	if e.Announce != nil {
+		announce := e.Announce.IsAnnounce
+		u.Announce, changed = &announce, true
+	}
+	if e.Locked != nil {
+		locked := e.Locked.IsLocked
+		u.Locked, changed = &locked, true
+	}
+	if changed {
+		out = append(out, u)
+	}
+	for _, c := range []struct {
+		action engine.ParticipantAction
+		jids   []types.JID
+	}{
+		{engine.ParticipantAdd, e.Join},
+		{engine.ParticipantRemove, e.Leave},
+		{engine.ParticipantPromote, e.Promote},
+		{engine.ParticipantDemote, e.Demote},
+	} {
+		if len(c.jids) == 0 {
+			continue
+		}
+		p := engine.GroupParticipants{Group: group, Actor: actor, ActorPhone: phone, Action: c.action, At: e.Timestamp}
+		for _, j := range c.jids {
+			jid, ph := s.person(a, j, types.EmptyJID)
+			p.Participants = append(p.Participants, engine.Participant{JID: jid, Phone: ph})
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// chatPresence maps typing, recording and stopping in a chat.
+func (s *session) chatPresence(a *attempt, e *events.ChatPresence) engine.ChatPresenceUpdate {
+	sender, phone := s.person(a, e.Sender, e.SenderAlt)
+	state := engine.ChatPaused
+	if e.State == types.ChatPresenceComposing {
+		state = engine.ChatTyping
+		if e.Media == types.ChatPresenceMediaAudio {
+			state = engine.ChatRecording
+		}
+	}
+	chat := sender
+	if e.IsGroup {
+		chat = engineJID(e.Chat)
+	}
+	return engine.ChatPresenceUpdate{Chat: chat, Sender: sender, SenderPhone: phone, State: state}
+}
+
+// presence maps a contact's online status.
+func (s *session) presence(a *attempt, e *events.Presence) engine.PresenceUpdate {
+	from, phone := s.person(a, e.From, types.EmptyJID)
+	return engine.PresenceUpdate{From: from, FromPhone: phone, Available: !e.Unavailable, LastSeen: e.LastSeen}
+}
+
+// callOffer maps an incoming call; the offer says whether it is a video
+// call.
+func (s *session) callOffer(a *attempt, e *events.CallOffer) engine.CallOffer {
+	from, phone := s.person(a, e.CallCreator, e.CallCreatorAlt)
+	if from.IsZero() {
+		from, phone = s.person(a, e.From, types.EmptyJID)
+	}
+	video := false
+	if e.Data != nil {
+		_, video = e.Data.GetOptionalChildByTag("video")
+	}
+	return engine.CallOffer{CallID: e.CallID, From: from, FromPhone: phone, IsVideo: video, IsGroup: !e.GroupJID.IsEmpty(), At: e.Timestamp}
+}
