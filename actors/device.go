@@ -306,6 +306,8 @@ func (a *deviceActor) cmdSandbox(m cmdSandbox) reply {
 		err = sb.Inbound(c, m.inbound)
 	case "fault":
 		err = sb.Fault(c, m.fault)
+	case "activity":
+		err = sb.Activity(c, m.activity)
 	}
 	return reply{err: engineError(err)}
 }

@@ -404,6 +404,13 @@ func (g *Gateway) SandboxFault(ctx context.Context, ws, id int64, kind string) e
 	return err
 }
 
+// SandboxActivity plays a simulated contact typing, coming online or
+// going offline, or calling (engine.Activity* kinds).
+func (g *Gateway) SandboxActivity(ctx context.Context, ws, id int64, a engine.SandboxActivity) error {
+	_, err := g.ask(ctx, ws, id, cmdSandbox{op: "activity", activity: a})
+	return err
+}
+
 // ---- messages
 
 // SendRequest is an outgoing message, validated by the caller. Fields a

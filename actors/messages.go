@@ -89,9 +89,10 @@ type (
 	cmdUpdate     struct{ patch DevicePatch }
 	cmdDelete     struct{}
 	cmdSandbox    struct {
-		op      string // "scan", "inbound", "fault"
-		inbound engine.SandboxInbound
-		fault   string
+		op       string // "scan", "inbound", "fault", "activity"
+		inbound  engine.SandboxInbound
+		fault    string
+		activity engine.SandboxActivity
 	}
 	// cmdSession asks for the connected session, to call off the actor
 	// (queries that do network I/O). Answered with engine.Session.

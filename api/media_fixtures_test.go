@@ -2,11 +2,12 @@ package api
 
 import (
 	"bytes"
-	"encoding/binary"
 	"image"
 	"image/color"
 	"image/png"
 	"testing"
+
+	"github.com/wa-gateway/wa-gateway/actors/engine/fakewa"
 )
 
 // Media the tests send: small but real enough for content sniffing.
@@ -43,56 +44,6 @@ func pdfBytes() []byte {
 	return []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 }
 
-// oggOpus builds an OGG stream of Opus packets: the identification header
-// (channels as given), the comment header, then packets of the given sizes
-// (20 ms each), the last page carrying the final granule position.
-func oggOpus(channels byte, sizes []int) []byte {
-	const preSkip = 312
-	head := []byte("OpusHead")
-	head = append(head, 1, channels)
-	head = binary.LittleEndian.AppendUint16(head, preSkip)
-	head = binary.LittleEndian.AppendUint32(head, 16000)
-	head = append(head, 0, 0, 0)
-	tags := append([]byte("OpusTags"), 0, 0, 0, 0, 0, 0, 0, 0)
-
-	var out []byte
-	page := func(granule int64, seq uint32, packets ...[]byte) {
-		var lacing, body []byte
-		for _, p := range packets {
-			n := len(p)
-			for n >= 255 {
-				lacing = append(lacing, 255)
-				n -= 255
-			}
-			lacing = append(lacing, byte(n))
-			body = append(body, p...)
-		}
-		h := []byte("OggS\x00\x00")
-		h = binary.LittleEndian.AppendUint64(h, uint64(granule))
-		h = binary.LittleEndian.AppendUint32(h, 1)
-		h = binary.LittleEndian.AppendUint32(h, seq)
-		h = binary.LittleEndian.AppendUint32(h, 0) // checksum: not checked
-		h = append(h, byte(len(lacing)))
-		out = append(append(append(out, h...), lacing...), body...)
-	}
-	page(0, 0, head)
-	page(0, 1, tags)
-	var packets [][]byte
-	for i, n := range sizes {
-		packets = append(packets, bytes.Repeat([]byte{byte(i)}, n))
-	}
-	for i := 0; i < len(packets); i += 50 {
-		end := min(i+50, len(packets))
-		page(preSkip+int64(end)*960, uint32(2+i/50), packets[i:end]...)
-	}
-	return out
-}
-
-// voiceSizes are packet sizes that rise and fall, 3 s of 20 ms packets.
-func voiceSizes() []int {
-	sizes := make([]int, 150)
-	for i := range sizes {
-		sizes[i] = 10 + (i%50)*2
-	}
-	return sizes
-}
+// oggOpus builds an OGG Opus stream with the given channel count and
+// packet sizes (fakewa.OggOpus).
+func oggOpus(channels byte, sizes []int) []byte { return fakewa.OggOpus(int(channels), sizes) }

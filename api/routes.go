@@ -63,6 +63,7 @@ func (s *Server) routes() []route {
 		{fiber.MethodPost, "/api/devices/:id/sandbox/scan", anyCaller, s.sandboxScan},
 		{fiber.MethodPost, "/api/devices/:id/sandbox/inbound", anyCaller, s.sandboxInbound},
 		{fiber.MethodPost, "/api/devices/:id/sandbox/fault", anyCaller, s.sandboxFault},
+		{fiber.MethodPost, "/api/devices/:id/sandbox/activity", anyCaller, s.sandboxActivity},
 
 		{fiber.MethodPost, "/api/messages/send-text", anyCaller, s.idempotent(s.sendText)},
 		{fiber.MethodGet, "/api/messages", anyCaller, s.listMessages},

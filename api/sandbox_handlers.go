@@ -34,6 +34,17 @@ var sandboxFaults = map[string]bool{
 	engine.FaultStreamReplaced: true,
 }
 
+// sandboxActivities are what a simulated contact can do besides writing.
+var sandboxActivities = map[string]bool{
+	engine.ActivityTyping:    true,
+	engine.ActivityRecording: true,
+	engine.ActivityPaused:    true,
+	engine.ActivityOnline:    true,
+	engine.ActivityOffline:   true,
+	engine.ActivityCall:      true,
+	engine.ActivityVideoCall: true,
+}
+
 // sandboxDevice resolves {id} to a visible sandbox device.
 func (s *Server) sandboxDevice(c *fiber.Ctx) (storage.Device, error) {
 	d, err := s.deviceParam(c)
@@ -177,4 +188,54 @@ func (s *Server) respondDevice(c *fiber.Ctx, d storage.Device) error {
 		return err
 	}
 	return respond(c, fiber.StatusOK, newDeviceDTO(d))
+}
+
+type sandboxActivityRequest struct {
+	From  string `json:"from"`
+	Kind  string `json:"kind"`
+	Group string `json:"group"`
+}
+
+// sandboxActivity plays a simulated contact typing, recording, pausing,
+// coming online, going offline or calling; the device emits chat.presence,
+// presence.update or call.offer as it would for a real contact.
+func (s *Server) sandboxActivity(c *fiber.Ctx) error {
+	d, err := s.sandboxDevice(c)
+	if err != nil {
+		return err
+	}
+	var req sandboxActivityRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.From) == "" {
+		return validationError("from", "from is required")
+	}
+	from, err := engine.ParseRecipient(req.From)
+	if err != nil {
+		return err
+	}
+	if from.IsGroup() {
+		return validationError("from", "from must be a contact (phone number or user JID), not a group")
+	}
+	if !sandboxActivities[req.Kind] {
+		return validationError("kind", "kind must be typing, recording, paused, online, offline, call or video_call")
+	}
+	in := engine.SandboxActivity{From: from.String(), Kind: req.Kind}
+	if req.Group != "" {
+		g, err := engine.ParseRecipient(req.Group)
+		if err != nil || !g.IsGroup() {
+			return validationError("group", "group must be a group JID (…@g.us)")
+		}
+		switch req.Kind {
+		case engine.ActivityTyping, engine.ActivityRecording, engine.ActivityPaused:
+		default:
+			return validationError("group", "group goes with typing, recording or paused only")
+		}
+		in.Group = g
+	}
+	if err := s.gw.SandboxActivity(c.UserContext(), d.WorkspaceID, d.ID, in); err != nil {
+		return err
+	}
+	return respond(c, fiber.StatusAccepted, acceptedDTO{Accepted: true})
 }

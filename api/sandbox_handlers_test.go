@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -99,8 +100,94 @@ func TestSandboxFaultsAndNotSandbox(t *testing.T) {
 	ts.waitStatus(t, admin, id, "TEMP_BANNED")
 
 	live := ts.createDevice(t, admin, "live", engineWhatsmeow)
-	for _, op := range []string{"scan", "inbound", "fault"} {
+	for _, op := range []string{"scan", "inbound", "fault", "activity"} {
 		ts.do("POST", fmt.Sprintf("/api/devices/%d/sandbox/%s", live.Device.ID, op),
 			map[string]any{"from": "628111222333", "text": "x", "kind": "logout"}, admin).fails(t, http.StatusNotFound, "not_sandbox")
+	}
+}
+
+// TestSandboxActivityAndGroupEvents: a simulated contact typing, coming
+// online and calling, and the device's own group changes, arrive on the
+// device's event stream with their payloads.
+func TestSandboxActivityAndGroupEvents(t *testing.T) {
+	ts := newTestServer(t)
+	acc := ts.register(t)
+	admin := apiKey(acc.APIKey)
+	d := ts.createDevice(t, admin, "sandbox", engineSim)
+	id := d.Device.ID
+	path := fmt.Sprintf("/api/devices/%d/sandbox/activity", id)
+	ts.do("POST", path, map[string]any{"from": "628111222333", "kind": "typing"}, admin).fails(t, http.StatusConflict, "device_not_connected")
+	ts.pair(t, admin, id)
+	stream := ts.openStream(t, fmt.Sprintf("/api/devices/%d/events", id), admin)
+	next := func(typ string) map[string]any {
+		t.Helper()
+		f, _ := stream.until(t, 10*time.Second, func(f sseFrame) bool { return f.Event == typ })
+		var data map[string]any
+		if err := json.Unmarshal(f.envelope(t).Data, &data); err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	const contact = "628111222333@s.whatsapp.net"
+	group := "120363000000000042@g.us"
+
+	ts.do("POST", path, map[string]any{"from": "+62 811 1222 333", "kind": "typing"}, admin).ok(t, http.StatusAccepted, nil)
+	if got := next("chat.presence"); got["chat"] != contact || got["from"] != contact || got["fromPhone"] != "628111222333" || got["state"] != "typing" || got["isGroup"] != false {
+		t.Errorf("chat.presence = %v", got)
+	}
+	ts.do("POST", path, map[string]any{"from": "628111222333", "kind": "recording", "group": group}, admin).ok(t, http.StatusAccepted, nil)
+	if got := next("chat.presence"); got["chat"] != group || got["from"] != contact || got["state"] != "recording" || got["isGroup"] != true {
+		t.Errorf("chat.presence in a group = %v", got)
+	}
+	ts.do("POST", path, map[string]any{"from": "628111222333", "kind": "online"}, admin).ok(t, http.StatusAccepted, nil)
+	if got := next("presence.update"); got["from"] != contact || got["available"] != true || got["lastSeen"] != nil {
+		t.Errorf("presence.update = %v", got)
+	}
+	ts.do("POST", path, map[string]any{"from": "628111222333", "kind": "offline"}, admin).ok(t, http.StatusAccepted, nil)
+	if got := next("presence.update"); got["available"] != false || got["lastSeen"] == nil {
+		t.Errorf("presence.update = %v", got)
+	}
+	ts.do("POST", path, map[string]any{"from": "628111222333", "kind": "video_call"}, admin).ok(t, http.StatusAccepted, nil)
+	if got := next("call.offer"); got["callId"] == "" || got["from"] != contact || got["isVideo"] != true || got["isGroup"] != false || got["timestamp"] == nil {
+		t.Errorf("call.offer = %v", got)
+	}
+
+	// The device's own group changes.
+	var created struct {
+		JID string `json:"jid"`
+	}
+	ts.do("POST", "/api/groups", map[string]any{"deviceId": id, "subject": "Team", "participants": []string{"628111222333"}}, admin).ok(t, http.StatusCreated, &created)
+	if got := next("group.update"); got["group"] != created.JID || got["joined"] != true || got["subject"] != "Team" || got["actor"] == nil {
+		t.Errorf("group.update = %v", got)
+	}
+	ts.do("POST", "/api/groups/"+created.JID+"/participants", map[string]any{"deviceId": id, "action": "promote", "participants": []string{"628111222333"}}, admin).ok(t, http.StatusOK, nil)
+	got := next("group.participants")
+	parts, _ := got["participants"].([]any)
+	if got["group"] != created.JID || got["action"] != "promote" || len(parts) != 1 || parts[0].(map[string]any)["phone"] != "628111222333" {
+		t.Errorf("group.participants = %v", got)
+	}
+
+	tests := []struct {
+		name  string
+		body  any
+		code  string
+		field string
+	}{
+		{"missing from", map[string]any{"kind": "typing"}, "validation_failed", "from"},
+		{"bad from", map[string]any{"from": "nobody", "kind": "typing"}, "invalid_recipient", ""},
+		{"group as from", map[string]any{"from": group, "kind": "typing"}, "validation_failed", "from"},
+		{"unknown kind", map[string]any{"from": "628111222333", "kind": "dancing"}, "validation_failed", "kind"},
+		{"no kind", map[string]any{"from": "628111222333"}, "validation_failed", "kind"},
+		{"group not a group", map[string]any{"from": "628111222333", "kind": "typing", "group": "628111222333"}, "validation_failed", "group"},
+		{"group with a call", map[string]any{"from": "628111222333", "kind": "call", "group": group}, "validation_failed", "group"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.do("POST", path, tt.body, admin)
+			r.fails(t, http.StatusBadRequest, tt.code)
+			if r.Env.Error.Field != tt.field {
+				t.Errorf("field = %q, want %q", r.Env.Error.Field, tt.field)
+			}
+		})
 	}
 }

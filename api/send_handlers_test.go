@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wa-gateway/wa-gateway/actors/engine"
+	"github.com/wa-gateway/wa-gateway/actors/engine/fakewa"
 	"github.com/wa-gateway/wa-gateway/storage"
 )
 
@@ -123,7 +124,7 @@ func TestSendEveryKind(t *testing.T) {
 	}))
 	defer media.Close()
 	up := sb.upload(t, "report.pdf", "application/pdf", pdfBytes())
-	voice := oggOpus(1, voiceSizes())
+	voice := fakewa.VoiceNote(3)
 	const to = "628111222333"
 
 	tests := []struct {
@@ -359,7 +360,7 @@ func TestSendBadInput(t *testing.T) {
 		{"pdf as image", "/api/messages/send-media", map[string]any{"to": to, "kind": "image", "base64": b64(pdfBytes()), "mimetype": "image/png"}, 400, "media_type_mismatch"},
 		{"mp3 as voice", "/api/messages/send-media", map[string]any{"to": to, "kind": "voice", "base64": b64(mp3Bytes())}, 400, "unsupported_voice_format"},
 		{"stereo voice", "/api/messages/send-media", map[string]any{"to": to, "kind": "voice", "base64": b64(oggOpus(2, []int{10, 20}))}, 400, "unsupported_voice_format"},
-		{"caption on voice", "/api/messages/send-media", map[string]any{"to": to, "kind": "voice", "base64": b64(oggOpus(1, voiceSizes())), "caption": "x"}, 400, "validation_failed"},
+		{"caption on voice", "/api/messages/send-media", map[string]any{"to": to, "kind": "voice", "base64": b64(fakewa.VoiceNote(3)), "caption": "x"}, 400, "validation_failed"},
 		{"too large", "/api/messages/send-media", map[string]any{"to": to, "kind": "image", "base64": b64(append(img, make([]byte, small)...))}, 413, "media_too_large"},
 		{"upload too large for an image", "/api/messages/send-media", map[string]any{"to": to, "kind": "image", "fileId": sb.upload(t, "big.png", "image/png", append(img, make([]byte, 2*small)...)).ID}, 413, "media_too_large"},
 		{"private URL", "/api/messages/send-media", map[string]any{"to": to, "kind": "image", "url": private.URL + "/a.png"}, 400, "url_not_allowed"},
@@ -498,7 +499,7 @@ func TestFiles(t *testing.T) {
 		t.Errorf("content: %d %q %v", r.Status, r.Body, r.Header)
 	}
 	// Declared types are kept when the content agrees or cannot tell.
-	if ogg := sb.upload(t, "v.ogg", "audio/ogg", oggOpus(1, voiceSizes())); ogg.MimeType != "audio/ogg" {
+	if ogg := sb.upload(t, "v.ogg", "audio/ogg", fakewa.VoiceNote(3)); ogg.MimeType != "audio/ogg" {
 		t.Errorf("ogg upload typed %q", ogg.MimeType)
 	}
 	if lie := sb.upload(t, "x.png", "image/png", data); lie.MimeType != "application/pdf" {

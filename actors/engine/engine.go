@@ -87,7 +87,30 @@ type Sandbox interface {
 	// Fault injects a failure (FaultDisconnect, FaultLogout, FaultBan,
 	// FaultStreamReplaced).
 	Fault(ctx context.Context, kind string) error
+	// Activity plays a simulated contact doing something that is not a
+	// message: typing, coming online or going offline, calling.
+	Activity(ctx context.Context, a SandboxActivity) error
 }
+
+// SandboxActivity is what a simulated contact does besides writing.
+type SandboxActivity struct {
+	From string // phone number (digits) or user JID of the contact
+	Kind string // one of the Activity* kinds
+	// Group is the group chat that typing, recording or pausing happens
+	// in; zero for the contact's own chat.
+	Group JID
+}
+
+// Activity kinds accepted by Sandbox.Activity.
+const (
+	ActivityTyping    = "typing"
+	ActivityRecording = "recording"
+	ActivityPaused    = "paused"
+	ActivityOnline    = "online"
+	ActivityOffline   = "offline"
+	ActivityCall      = "call"
+	ActivityVideoCall = "video_call"
+)
 
 // Fault kinds accepted by Sandbox.Fault.
 const (

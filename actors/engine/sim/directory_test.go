@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/wa-gateway/wa-gateway/actors/engine"
 )
@@ -184,5 +185,60 @@ func TestSimSendChecksContent(t *testing.T) {
 				t.Errorf("%s %+v: %v, want ErrInvalidMessage", m.Type, m, err)
 			}
 		}
+	})
+}
+
+func TestSimActivity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		eng := New(testConfig(nil))
+		d := openDevice(t, eng, 1)
+		ctx := t.Context()
+		if err := d.s.Activity(ctx, engine.SandboxActivity{From: "15551230001", Kind: engine.ActivityTyping}); !errors.Is(err, engine.ErrNotConnected) {
+			t.Errorf("Activity before connecting = %v; want ErrNotConnected", err)
+		}
+		d.connectPaired()
+		d.rec.take()
+		contact := engine.UserJID("15551230001")
+		group := engine.JID{User: "120363000000000009", Server: engine.ServerGroup}
+		start := time.Now()
+		for _, a := range []engine.SandboxActivity{
+			{From: "+15551230001", Kind: engine.ActivityTyping},
+			{From: "15551230001", Kind: engine.ActivityRecording, Group: group},
+			{From: "15551230001", Kind: engine.ActivityPaused},
+			{From: "15551230001", Kind: engine.ActivityOnline},
+			{From: "15551230001", Kind: engine.ActivityOffline},
+		} {
+			if err := d.s.Activity(ctx, a); err != nil {
+				t.Fatalf("Activity(%+v): %v", a, err)
+			}
+		}
+		d.expect(
+			engine.ChatPresenceUpdate{Chat: contact, Sender: contact, SenderPhone: "15551230001", State: engine.ChatTyping},
+			engine.ChatPresenceUpdate{Chat: group, Sender: contact, SenderPhone: "15551230001", State: engine.ChatRecording},
+			engine.ChatPresenceUpdate{Chat: contact, Sender: contact, SenderPhone: "15551230001", State: engine.ChatPaused},
+			engine.PresenceUpdate{From: contact, FromPhone: "15551230001", Available: true},
+			engine.PresenceUpdate{From: contact, FromPhone: "15551230001", LastSeen: start},
+		)
+		if err := d.s.Activity(ctx, engine.SandboxActivity{From: "15551230001", Kind: engine.ActivityVideoCall}); err != nil {
+			t.Fatal(err)
+		}
+		evs := d.expectTypes(engine.CallOffer{})
+		if c := evs[0].(engine.CallOffer); c.CallID == "" || c.From != contact || !c.IsVideo || c.IsGroup || !c.At.Equal(start) {
+			t.Errorf("call = %+v", c)
+		}
+		for _, bad := range []struct {
+			a    engine.SandboxActivity
+			want error
+		}{
+			{engine.SandboxActivity{From: "15551230001", Kind: "dancing"}, ErrUnknownActivity},
+			{engine.SandboxActivity{From: "15551230001", Kind: engine.ActivityTyping, Group: contact}, ErrUnknownActivity},
+			{engine.SandboxActivity{From: group.String(), Kind: engine.ActivityTyping}, engine.ErrInvalidRecipient},
+			{engine.SandboxActivity{From: "not a phone", Kind: engine.ActivityTyping}, engine.ErrInvalidRecipient},
+		} {
+			if err := d.s.Activity(ctx, bad.a); !errors.Is(err, bad.want) {
+				t.Errorf("Activity(%+v) = %v; want %v", bad.a, err, bad.want)
+			}
+		}
+		d.expect()
 	})
 }

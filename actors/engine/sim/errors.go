@@ -12,4 +12,7 @@ var (
 	// ErrBadInbound is returned by Inbound for a message with no text and no
 	// media, or media of a kind that is not an attachment.
 	ErrBadInbound = errors.New("invalid sandbox message")
+	// ErrUnknownActivity is returned by Activity for a kind it does not
+	// know, or typing in a chat that is not a group.
+	ErrUnknownActivity = errors.New("unknown sandbox activity")
 )

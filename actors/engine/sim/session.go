@@ -349,6 +349,53 @@ func (s *Session) Inbound(ctx context.Context, in engine.SandboxInbound) error {
 	return nil
 }
 
+// Activity implements engine.Sandbox: it emits what the contact did as
+// WhatsApp reports it: a ChatPresenceUpdate (typing, recording, paused; in
+// a.Group when set), a PresenceUpdate (online, offline, with the last-seen
+// time) or a CallOffer (call, video_call) with a new call id.
+func (s *Session) Activity(ctx context.Context, a engine.SandboxActivity) error {
+	from, err := engine.ParseRecipient(a.From)
+	if err == nil && from.Server != engine.ServerUser && from.Server != engine.ServerLID {
+		err = fmt.Errorf("%w: a contact is a phone number or a user, not %s", engine.ErrInvalidRecipient, from)
+	}
+	if err == nil && !a.Group.IsZero() && !a.Group.IsGroup() {
+		err = fmt.Errorf("%w: %s is not a group", ErrUnknownActivity, a.Group)
+	}
+	if err != nil {
+		return fmt.Errorf("activity: %w", err)
+	}
+	phone := from.Phone()
+	var ev engine.Event
+	err = s.do(ctx, func() error {
+		if s.state != stateConnected {
+			return engine.ErrNotConnected
+		}
+		now := s.eng.now()
+		switch a.Kind {
+		case engine.ActivityTyping, engine.ActivityRecording, engine.ActivityPaused:
+			chat := from
+			if !a.Group.IsZero() {
+				chat = a.Group
+			}
+			ev = engine.ChatPresenceUpdate{Chat: chat, Sender: from, SenderPhone: phone, State: engine.ChatPresence(a.Kind)}
+		case engine.ActivityOnline:
+			ev = engine.PresenceUpdate{From: from, FromPhone: phone, Available: true}
+		case engine.ActivityOffline:
+			ev = engine.PresenceUpdate{From: from, FromPhone: phone, LastSeen: now}
+		case engine.ActivityCall, engine.ActivityVideoCall:
+			ev = engine.CallOffer{CallID: s.eng.newMessageID(), From: from, FromPhone: phone, IsVideo: a.Kind == engine.ActivityVideoCall, At: now}
+		default:
+			return fmt.Errorf("%w: %q", ErrUnknownActivity, a.Kind)
+		}
+		s.emit(ev)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("activity: %w", err)
+	}
+	return nil
+}
+
 // Fault implements engine.Sandbox. FaultDisconnect, FaultBan and
 // FaultStreamReplaced need a connection; FaultLogout needs a pairing.
 //
