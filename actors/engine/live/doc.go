@@ -37,6 +37,15 @@
 // leaves them unacknowledged for WhatsApp to redeliver. Delivery into the
 // gateway is therefore at least once up to the actor's queue.
 //
+// # Groups
+//
+// Groups go through whatsmeow's own calls; a send to a group uses the
+// member list whatsmeow caches. whatsmeow updates that list in place when
+// a membership notification arrives, without guarding against a send to
+// the same group reading it at that moment: a data race inside whatsmeow
+// that its API gives no way to serialize from here. It needs a membership
+// change of a group at the very moment the device sends to it.
+//
 // # Threading
 //
 // whatsmeow calls the session's handler from its own goroutines. The

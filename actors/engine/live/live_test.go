@@ -910,6 +910,10 @@ func TestGroupsBothWays(t *testing.T) {
 	if err := s2.(engine.Groups).LeaveGroup(ctx, group); err != nil {
 		t.Fatal(err)
 	}
+	// whatsmeow updates its cached member list in place when the
+	// notification comes, unguarded against a send reading it (a data race
+	// in whatsmeow itself): the send below waits for the notification.
+	waitMatch(t, r2, func(p engine.GroupParticipants) bool { return p.Action == engine.ParticipantRemove })
 	g, err := h.srv.Group(gid)
 	if err != nil || len(g.Members) != 2 || g.Members[cat.Number()] != fakewa.RoleSuperAdmin {
 		t.Errorf("after Ben's device left: %+v, %v", g, err)
