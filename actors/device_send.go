@@ -174,6 +174,7 @@ func (a *deviceActor) sent(ctx actor.Context, m storage.Message, res engine.Send
 	if err := a.g.db.PutMessageWithPacerState(m, a.pacerState(now), evs); err != nil {
 		a.log.Error("store sent message", "err", err)
 	} else {
+		a.g.metrics.messageSent(outcomeSent)
 		a.handOver(ctx, evs)
 	}
 	a.applySent(m)
@@ -187,5 +188,7 @@ func (a *deviceActor) fail(ctx actor.Context, m storage.Message, code, text stri
 	m.Error = &storage.MessageError{Code: code, Message: text}
 	if err := a.saveMessage(ctx, m, a.event(EventMessageFailed, statusData(m))...); err != nil {
 		a.log.Error("store failed message", "err", err)
+		return
 	}
+	a.g.metrics.messageSent(outcomeFailed)
 }

@@ -71,6 +71,9 @@ type Gateway struct {
 	webhookClient    *http.Client
 	webhookCtx       context.Context // ends in-flight deliveries at Stop
 	stopWebhooks     context.CancelFunc
+
+	// metrics counts sends and webhook deliveries for GET /metrics (metrics.go).
+	metrics *gatewayMetrics
 }
 
 // Start spawns the actor tree and starts an actor for every stored device,
@@ -98,6 +101,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		devices:     make(map[int64]*actor.PID),
 		media:       newMediaConfig(cfg),
 		sweepDone:   make(chan struct{}),
+		metrics:     newGatewayMetrics(),
 	}
 	g.initWebhooks(cfg)
 	// protoactor logs every lifecycle step at info; keep only its warnings.

@@ -39,5 +39,6 @@ func (g *Gateway) CancelMessage(ctx context.Context, ws int64, id string) (stora
 	if err != nil {
 		return storage.Message{}, err
 	}
+	g.metrics.messageSent(outcomeCancelled)
 	return v.(storage.Message), nil
 }

@@ -56,6 +56,9 @@ type PluginStats struct {
 	// flight; RepliesFailed those that failed otherwise (device gone or
 	// not connected, invalid chat).
 	RepliesSent, RepliesRefused, RepliesFailed int64
+	// Time is the time spent running the workspaces' chains over batches
+	// of events.
+	Time time.Duration
 }
 
 // PluginStats returns the plugin step's counters.
@@ -67,6 +70,7 @@ func (g *Gateway) PluginStats() PluginStats {
 	return PluginStats{
 		Calls: p.calls.Load(), Failures: p.failures.Load(), Dropped: p.dropped.Load(), Disabled: p.disabled.Load(),
 		RepliesSent: p.repliesSent.Load(), RepliesRefused: p.repliesRefused.Load(), RepliesFailed: p.repliesFailed.Load(),
+		Time: time.Duration(p.busy.Load()),
 	}
 }
 
@@ -90,6 +94,7 @@ type pluginProcessor struct {
 
 	calls, failures, dropped, disabled         atomic.Int64
 	repliesSent, repliesRefused, repliesFailed atomic.Int64
+	busy                                       atomic.Int64 // nanoseconds in Apply
 }
 
 // workspacePlugins is one workspace's loaded chain.
@@ -140,7 +145,9 @@ func (p *pluginProcessor) Process(ws int64, evs []storage.Event) []storage.Event
 		in[i] = scripting.Event(e)
 	}
 	// A stopping gateway skips the remaining calls: events go on as they are.
+	start := time.Now()
 	out, replies, rep := st.chain.Apply(p.g.webhookCtx, in)
+	p.busy.Add(int64(time.Since(start)))
 	p.calls.Add(int64(rep.Calls))
 	p.failures.Add(int64(len(rep.Failures)))
 	p.dropped.Add(int64(rep.Dropped))

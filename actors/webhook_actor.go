@@ -192,6 +192,7 @@ func (w *webhookActor) expired(from, to uint64) {
 		Error: fmt.Sprintf("events %d to %d were removed by retention before they could be delivered", from, to),
 	}
 	w.log.Warn("webhook fell behind the event retention", "from", from, "to", to)
+	w.g.metrics.webhookGaveUp(giveUpExpired)
 	w.cursor = to
 	if err := w.g.db.SaveWebhookProgress(w.ws, w.id, w.cursor, &d); err != nil {
 		w.log.Error("store webhook progress", "err", err)
@@ -256,6 +257,11 @@ func (w *webhookActor) attempt() {
 func (w *webhookActor) done(ctx actor.Context, res attemptResult) {
 	cur := w.current
 	recordAttempt(&cur.record, res)
+	if res.delivered() {
+		w.g.metrics.webhookDelivered(cur.event.CreatedAt, res.at.Add(res.latency))
+	} else {
+		w.g.metrics.webhookAttemptFailed()
+	}
 	switch {
 	case res.delivered():
 		cur.record.Status, cur.record.NextAttemptAt = storage.DeliveryDelivered, time.Time{}
@@ -270,11 +276,13 @@ func (w *webhookActor) done(ctx actor.Context, res attemptResult) {
 		w.hook.Disabled = true
 		w.reset()
 		ctx.Send(ctx.Parent(), webhookGone{id: w.id})
+		w.g.metrics.webhookGaveUp(giveUpGone)
 		w.log.Warn("endpoint gone; webhook disabled")
 	case time.Since(cur.first) >= retryWindow:
 		cur.record.Status, cur.record.NextAttemptAt = storage.DeliveryFailed, time.Time{}
 		cur.record.Error = fmt.Sprintf("%s; gave up after %d attempts", res.describe(), cur.record.Attempts)
 		w.log.Warn("delivery failed for good", "seq", cur.event.Seq, "attempts", cur.record.Attempts)
+		w.g.metrics.webhookGaveUp(giveUpExhausted)
 		w.finish(ctx, cur)
 	default:
 		wait := retryDelay(cur.record.Attempts, res.retryAfter)

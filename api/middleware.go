@@ -117,8 +117,8 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 	switch {
 	case status >= fiber.StatusInternalServerError:
 		level = slog.LevelError
-	case c.Path() == "/healthz" || c.Path() == "/readyz":
-		level = slog.LevelDebug
+	case c.Path() == "/healthz" || c.Path() == "/readyz" || c.Path() == "/metrics":
+		level = slog.LevelDebug // probes and scrapes, every few seconds
 	}
 	attrs := []slog.Attr{
 		slog.String("method", c.Method()),

@@ -25,6 +25,7 @@ func (s *Server) routes() []route {
 	return []route{
 		{fiber.MethodGet, "/healthz", public, s.healthz},
 		{fiber.MethodGet, "/readyz", public, s.readyz},
+		{fiber.MethodGet, "/metrics", public, s.serveMetrics},
 
 		// Dashboard accounts: JSON, but not for integrations.
 		{fiber.MethodPost, "/auth/register", public, s.register},
@@ -134,10 +135,12 @@ func (s *Server) routes() []route {
 	}
 }
 
-// registerRoutes installs the route table with each route's access checks.
+// registerRoutes installs the route table with each route's access checks,
+// each route timed for GET /metrics under its template (metrics.go).
 func (s *Server) registerRoutes() {
+	s.metrics = newServerMetrics(s)
 	for _, r := range s.routes() {
-		var chain []fiber.Handler
+		chain := []fiber.Handler{s.metrics.observe(s, r.path)}
 		switch r.access {
 		case anyCaller:
 			chain = append(chain, s.authenticate)

@@ -97,6 +97,7 @@ type Server struct {
 	idem       *idempotency
 	streams    *streamRegistry
 	openapi    []byte
+	metrics    *serverMetrics         // GET /metrics and the HTTP latency (metrics.go)
 	llmsFull   func() ([]byte, error) // llms.txt + the reference, built on first use
 	publicHost string
 	now        func() time.Time
