@@ -8,14 +8,21 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 )
 
 // Options for Open.
 type Options struct {
 	Logger *slog.Logger
-	// CacheSize for pebble's block cache in bytes (0: pebble's default).
+	// CacheSize for pebble's block cache in bytes (0: DefaultCacheSize).
 	CacheSize int64
 }
+
+// DefaultCacheSize is the block cache of a store opened without a size:
+// enough for the hot part of a busy gateway (the send queues, the indexes
+// of recent messages), where pebble's own 8 MiB made every pump of a queue
+// read its blocks from disk again.
+const DefaultCacheSize = 64 << 20
 
 // DB is the gateway's store. Safe for concurrent use.
 type DB struct {
@@ -50,9 +57,15 @@ func open(dir string, opts Options, target uint64, steps []migration) (*DB, erro
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	po := &pebble.Options{Logger: pebbleLogger{log: log.With("component", "pebble")}}
+	po := &pebble.Options{Logger: pebbleLogger{log: log.With("component", "pebble")}, CacheSize: DefaultCacheSize}
 	if opts.CacheSize > 0 {
 		po.CacheSize = opts.CacheSize
+	}
+	// Bloom filters (10 bits a key, about 1 % false positives) let a point
+	// read skip the tables that do not hold its key; without them every
+	// read of a message or a device visits each overlapping table.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	pdb, err := pebble.Open(dir, po)
 	if err != nil {
