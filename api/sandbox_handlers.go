@@ -89,6 +89,15 @@ type acceptedDTO struct {
 	Accepted bool `json:"accepted"`
 }
 
+// sandboxContact parses who a simulated contact is: a phone number or a
+// JID.
+func sandboxContact(raw string) (engine.JID, error) {
+	if strings.TrimSpace(raw) == "" {
+		return engine.JID{}, validationError("from", "from is required")
+	}
+	return engine.ParseRecipient(raw)
+}
+
 // sandboxInbound delivers a message from a simulated contact. It arrives
 // like any received message: stored, then a message.received event.
 func (s *Server) sandboxInbound(c *fiber.Ctx) error {
@@ -100,10 +109,7 @@ func (s *Server) sandboxInbound(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if strings.TrimSpace(req.From) == "" {
-		return validationError("from", "from is required")
-	}
-	from, err := engine.ParseRecipient(req.From)
+	from, err := sandboxContact(req.From)
 	if err != nil {
 		return err
 	}
@@ -208,10 +214,7 @@ func (s *Server) sandboxActivity(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if strings.TrimSpace(req.From) == "" {
-		return validationError("from", "from is required")
-	}
-	from, err := engine.ParseRecipient(req.From)
+	from, err := sandboxContact(req.From)
 	if err != nil {
 		return err
 	}

@@ -125,6 +125,21 @@ func pairOverSSE(t *testing.T, g *gateway, key string, id any, events <-chan sse
 	return devs[0]
 }
 
+// pairedWhatsmeowGateway starts a gateway on srv with one whatsmeow device
+// paired to phone (registered as email), and returns it with the API key,
+// the device id and the device's event stream.
+func pairedWhatsmeowGateway(t *testing.T, srv *fakewa.Server, phone *fakewa.Phone, email string) (*gateway, string, any, <-chan sseEvent) {
+	t.Helper()
+	g := startWhatsmeowGateway(t, t.TempDir(), srv, nil)
+	key := register(t, g, email)
+	id := whatsmeowDevice(t, g, key, "primary")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	events := g.sse(ctx, fmt.Sprintf("/api/devices/%v/events", id), key)
+	pairOverSSE(t, g, key, id, events, phone)
+	return g, key, id, events
+}
+
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -405,13 +420,7 @@ func TestWhatsmeowGroups(t *testing.T) {
 	skipWithRealWhatsApp(t)
 	srv := fakeWhatsApp(t, fakewa.Config{})
 	owner, alice, bob := srv.Phone("15550000301"), srv.Phone("15550000302"), srv.Phone("15550000303")
-	g := startWhatsmeowGateway(t, t.TempDir(), srv, nil)
-	key := register(t, g, "groups@example.com")
-	id := whatsmeowDevice(t, g, key, "groups")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	events := g.sse(ctx, fmt.Sprintf("/api/devices/%v/events", id), key)
-	pairOverSSE(t, g, key, id, events, owner)
+	g, key, id, events := pairedWhatsmeowGateway(t, srv, owner, "groups@example.com")
 
 	created := g.must(201, "POST", "/api/groups", key, map[string]any{
 		"deviceId": id, "subject": "Team", "participants": []string{"+" + alice.Number(), "15559990000"},
@@ -515,13 +524,7 @@ func TestWhatsmeowPresenceAndCalls(t *testing.T) {
 	skipWithRealWhatsApp(t)
 	srv := fakeWhatsApp(t, fakewa.Config{})
 	owner, cat := srv.Phone("15550000401"), srv.Phone("15550000402")
-	g := startWhatsmeowGateway(t, t.TempDir(), srv, nil)
-	key := register(t, g, "presence@example.com")
-	id := whatsmeowDevice(t, g, key, "presence")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	events := g.sse(ctx, fmt.Sprintf("/api/devices/%v/events", id), key)
-	pairOverSSE(t, g, key, id, events, owner)
+	g, key, id, events := pairedWhatsmeowGateway(t, srv, owner, "presence@example.com")
 	catJID := cat.Number() + "@s.whatsapp.net"
 
 	for _, state := range []string{fakewa.ChatTyping, fakewa.ChatRecording, fakewa.ChatPaused} {
@@ -567,13 +570,7 @@ func TestWhatsmeowVoiceDocumentReaction(t *testing.T) {
 	skipWithRealWhatsApp(t)
 	srv := fakeWhatsApp(t, fakewa.Config{})
 	owner, alice := srv.Phone("15550000501"), srv.Phone("15550000502")
-	g := startWhatsmeowGateway(t, t.TempDir(), srv, nil)
-	key := register(t, g, "media@example.com")
-	id := whatsmeowDevice(t, g, key, "media")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	events := g.sse(ctx, fmt.Sprintf("/api/devices/%v/events", id), key)
-	pairOverSSE(t, g, key, id, events, owner)
+	g, key, id, _ := pairedWhatsmeowGateway(t, srv, owner, "media@example.com")
 	received := func(msgID string) fakewa.Received {
 		t.Helper()
 		waid, _ := g.waitMessage(key, msgID, "delivered")["waId"].(string)
