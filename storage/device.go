@@ -263,6 +263,7 @@ func (db *DB) DeleteDevice(id int64) error {
 	if err != nil {
 		return fmt.Errorf("delete device %d: %w", id, err)
 	}
+	db.queue.dropDevice(id)
 	return nil
 }
 

@@ -116,13 +116,14 @@ func (db *DB) PutMessage(m Message) error {
 
 	b := db.pdb.NewBatch()
 	defer b.Close()
-	err := db.putMessage(b, m)
+	old, err := db.putMessage(b, m)
 	if err == nil {
 		err = b.Commit(pebble.Sync)
 	}
 	if err != nil {
 		return fmt.Errorf("put message %s: %w", m.ID, err)
 	}
+	db.queue.stored(m, old)
 	return nil
 }
 
@@ -133,32 +134,45 @@ func (db *DB) messageLock(id string) *sync.Mutex {
 	return &db.messageMu[maphash.String(messageLockSeed, id)%uint64(len(db.messageMu))]
 }
 
-func (db *DB) putMessage(b *pebble.Batch, m Message) error {
-	old, err := getRecord[Message](db.pdb, messageKey(m.WorkspaceID, m.ID))
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
-		return err
-	default:
+// putMessage adds the writes of m to b. It returns the version m replaces
+// (nil for a new message), for the caller to pass to queue.stored once b
+// is committed; the caller holds the message's lock.
+func (db *DB) putMessage(b *pebble.Batch, m Message) (*Message, error) {
+	var prev *Message
+	old, found := db.queue.get(m.ID)
+	if !found || old.WorkspaceID != m.WorkspaceID {
+		var err error
+		old, err = getRecord[Message](db.pdb, messageKey(m.WorkspaceID, m.ID))
+		switch {
+		case errors.Is(err, ErrNotFound):
+			found = false
+		case err != nil:
+			return nil, err
+		default:
+			found = true
+		}
+	}
+	if found {
+		prev = &old
 		if err := db.dropStaleIndexes(b, old, m); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := setRecord(b, messageKey(m.WorkspaceID, m.ID), m); err != nil {
-		return err
+		return nil, err
 	}
 	if err := b.Set(deviceMessageKey(m.DeviceID, m.ID), encodeID(m.WorkspaceID), nil); err != nil {
-		return err
+		return nil, err
 	}
 	if m.WAID != "" {
 		if err := b.Set(messageWAIDKey(m.DeviceID, m.WAID), encodeMessageRef(m.WorkspaceID, m.ID), nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if m.Status == statusQueued {
-		return b.Set(queueKey(m.DeviceID, m.ID), encodeID(m.WorkspaceID), nil)
+		return prev, b.Set(queueKey(m.DeviceID, m.ID), encodeID(m.WorkspaceID), nil)
 	}
-	return nil
+	return prev, nil
 }
 
 // dropStaleIndexes deletes the index entries of the stored version old that
@@ -390,6 +404,7 @@ func (db *DB) QueuedMessages(device int64, limit int) ([]Message, error) {
 		return nil, err
 	}
 	defer db.release()
+	epoch := db.queue.epoch(device) // before the snapshot: see queueCache.fill
 	snap := db.pdb.NewSnapshot()
 	defer snap.Close()
 
@@ -403,9 +418,12 @@ func (db *DB) QueuedMessages(device int64, limit int) ([]Message, error) {
 		if err != nil {
 			return false, err
 		}
-		m, err := indexedMessage(snap, ws, id)
-		if err != nil {
-			return false, err
+		m, ok := db.queue.get(id)
+		if !ok || m.WorkspaceID != ws {
+			if m, err = indexedMessage(snap, ws, id); err != nil {
+				return false, err
+			}
+			db.queue.fill(m, epoch)
 		}
 		queued = append(queued, m)
 		return len(queued) < limit, nil

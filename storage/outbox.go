@@ -38,7 +38,7 @@ func (db *DB) PutMessageWithEvents(m Message, evs []Event) error {
 
 	b := db.pdb.NewBatch()
 	defer b.Close()
-	err := db.putMessage(b, m)
+	old, err := db.putMessage(b, m)
 	if err == nil {
 		err = putPending(b, evs)
 	}
@@ -48,6 +48,7 @@ func (db *DB) PutMessageWithEvents(m Message, evs []Event) error {
 	if err != nil {
 		return fmt.Errorf("put message %s: %w", m.ID, err)
 	}
+	db.queue.stored(m, old)
 	return nil
 }
 

@@ -64,7 +64,7 @@ func (db *DB) PutMessageWithPacerState(m Message, state []byte, evs []Event) err
 
 	b := db.pdb.NewBatch()
 	defer b.Close()
-	err := db.putMessage(b, m)
+	old, err := db.putMessage(b, m)
 	if err == nil && state != nil {
 		err = b.Set(pacerStateKey(m.DeviceID), state, nil)
 	}
@@ -77,6 +77,7 @@ func (db *DB) PutMessageWithPacerState(m Message, state []byte, evs []Event) err
 	if err != nil {
 		return fmt.Errorf("put message %s: %w", m.ID, err)
 	}
+	db.queue.stored(m, old)
 	return nil
 }
 

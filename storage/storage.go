@@ -43,6 +43,9 @@ type DB struct {
 	// messageMu serialises PutMessage calls for the same message (striped
 	// by id), which read the stored record to find stale index entries.
 	messageMu [64]sync.Mutex
+
+	// queue keeps queued messages decoded (queue_cache.go).
+	queue *queueCache
 }
 
 // Open opens (creating if needed) the database in dir, checks/migrates the format version.
@@ -74,7 +77,7 @@ func open(dir string, opts Options, target uint64, steps []migration) (*DB, erro
 	if err := checkFormat(pdb, log, target, steps); err != nil {
 		return nil, errors.Join(err, pdb.Close())
 	}
-	return &DB{pdb: pdb}, nil
+	return &DB{pdb: pdb, queue: newQueueCache()}, nil
 }
 
 // Close flushes and closes the database. It waits for the calls in
