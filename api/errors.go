@@ -269,6 +269,11 @@ func fiberError(fe *fiber.Error) *apiError {
 		return &apiError{status: fe.Code, code: "request_timeout", message: "Request timed out"}
 	case http.StatusBadRequest:
 		return &apiError{status: fe.Code, code: "bad_request", message: "Malformed request"}
+	case http.StatusBadGateway:
+		// fiber's name for a network error while reading the request (the
+		// client hung up or reset the connection): the client's failure,
+		// not the server's, and not worth an error in the log.
+		return &apiError{status: http.StatusBadRequest, code: "bad_request", message: "The request could not be read"}
 	}
 	if fe.Code >= http.StatusInternalServerError {
 		return errInternal

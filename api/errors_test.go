@@ -105,3 +105,13 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 		t.Errorf("unixCeil = %d", got)
 	}
 }
+
+// TestClientHangUpIsNoServerError: fiber reports a network error while
+// reading a request (the client reset the connection) as 502; that is the
+// client's failure, answered 400 and not logged as the server's.
+func TestClientHangUpIsNoServerError(t *testing.T) {
+	got := fiberError(fiber.ErrBadGateway)
+	if got == errInternal || got.status != http.StatusBadRequest || got.code != "bad_request" {
+		t.Errorf("fiberError(502) = %+v; want a 400 bad_request", got)
+	}
+}
