@@ -26,6 +26,7 @@ const (
 	DefaultReadDelay    = 300 * time.Millisecond
 	DefaultBanDuration  = time.Hour
 	DefaultKeepSent     = 1000
+	DefaultKeepSentIDs  = 100
 )
 
 // heldReceiptsLimit bounds the receipts kept for one offline device: a
@@ -55,6 +56,13 @@ type Config struct {
 	// KeepSent is how many sent messages Engine.Sent keeps per device, the
 	// most recent ones (DefaultKeepSent).
 	KeepSent int
+	// KeepSentIDs is how many ids of sent messages each device's stored
+	// pairing keeps, the most recent ones (DefaultKeepSentIDs), for
+	// Engine.SentIDs and to recognise a message sent again after a crash.
+	// A device sends one message at a time, so only its last few can come
+	// again; the list is written with the pairing on every send, so it is
+	// kept short.
+	KeepSentIDs int
 
 	// Rand is the source of QR codes, message ids and pairing codes;
 	// nil is crypto/rand. A seeded reader makes a run reproducible. It is
@@ -79,6 +87,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.ReadDelay, DefaultReadDelay)
 	setDefault(&c.BanDuration, DefaultBanDuration)
 	setDefault(&c.KeepSent, DefaultKeepSent)
+	setDefault(&c.KeepSentIDs, DefaultKeepSentIDs)
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}
@@ -170,7 +179,8 @@ func (e *Engine) Forget(ctx context.Context, deviceID int64) error {
 func (e *Engine) Sent(deviceID int64) []engine.OutMessage {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]engine.OutMessage(nil), e.sent[deviceID]...)
+	s := e.sent[deviceID]
+	return append([]engine.OutMessage(nil), s[max(len(s)-e.cfg.KeepSent, 0):]...)
 }
 
 // SentIDs returns the WhatsApp ids of the messages the device's contacts
@@ -179,7 +189,7 @@ func (e *Engine) Sent(deviceID int64) []engine.OutMessage {
 // WhatsApp. Unlike Sent, it is read from the Store, where each id is
 // written before its send is acknowledged, so it covers what the device
 // sent before a restart of the process too, as WhatsApp's servers would
-// remember it. At most Config.KeepSent ids are kept; a logout forgets
+// remember it. At most Config.KeepSentIDs ids are kept; a logout forgets
 // them with the pairing.
 func (e *Engine) SentIDs(deviceID int64) ([]string, error) {
 	p, err := loadPairing(e.cfg.Store, deviceID)
@@ -193,8 +203,10 @@ func (e *Engine) recordSent(deviceID int64, m engine.OutMessage) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := append(e.sent[deviceID], m)
-	if over := len(s) - e.cfg.KeepSent; over > 0 {
-		s = append(s[:0:0], s[over:]...)
+	// Trimmed to the last KeepSent when twice that: one copy every
+	// KeepSent sends rather than one per send.
+	if len(s) >= 2*e.cfg.KeepSent {
+		s = append(s[:0:0], s[len(s)-e.cfg.KeepSent:]...)
 	}
 	e.sent[deviceID] = s
 }

@@ -16,7 +16,7 @@ func TestSimSentIDsSurviveARestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := NewMemoryStore()
 		cfg := testConfig(store)
-		cfg.KeepSent = 3
+		cfg.KeepSent, cfg.KeepSentIDs = 3, 3
 		eng := New(cfg)
 		d := connectedDevice(t, eng, 5)
 		to := engine.UserJID("4915112345678")
@@ -35,7 +35,7 @@ func TestSimSentIDsSurviveARestart(t *testing.T) {
 		if got := len(eng.Sent(5)); got != 3 { // KeepSent of the five sends
 			t.Errorf("Sent has %d entries, want 3", got)
 		}
-		want := ids[1:] // the oldest went past KeepSent
+		want := ids[1:] // the oldest went past KeepSentIDs
 		if got, err := eng.SentIDs(5); err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("SentIDs = %v, %v; want %v", got, err, want)
 		}

@@ -254,7 +254,7 @@ func (s *Session) rememberSent(waid string) error {
 	}
 	p := s.pairing
 	p.Sent = append(slices.Clone(p.Sent), waid)
-	if over := len(p.Sent) - s.eng.cfg.KeepSent; over > 0 {
+	if over := len(p.Sent) - s.eng.cfg.KeepSentIDs; over > 0 {
 		p.Sent = p.Sent[over:]
 	}
 	if err := savePairing(s.eng.cfg.Store, s.id, p); err != nil {

@@ -75,7 +75,7 @@ type pairing struct {
 	LID      string `json:"lid,omitempty"`
 	PushName string `json:"pushName"`
 	// Sent holds the WhatsApp ids of the messages sent, each once, oldest
-	// first, at most Config.KeepSent.
+	// first, at most Config.KeepSentIDs.
 	Sent []string `json:"sent,omitempty"`
 }
 
