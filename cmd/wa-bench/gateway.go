@@ -188,3 +188,37 @@ func (c *client) sendText(ctx context.Context, key string, device int64) error {
 		map[string]any{"deviceId": device, "to": "628111222333", "text": "benchmark message"}, http.StatusAccepted)
 	return err
 }
+
+// drain waits until the devices have sent everything queued (a load
+// leaves a backlog that the devices work off for a while after it ends),
+// so that the next load measures the gateway at rest rather than busy
+// with the last one. It returns how many messages were queued at first.
+func (c *client) drain(ctx context.Context, key string, devices []int64, limit time.Duration) (int, error) {
+	deadline := time.Now().Add(limit)
+	first := -1
+	for {
+		queued := 0
+		for _, id := range devices {
+			q, err := c.do(ctx, http.MethodGet, "/api/devices/"+strconv.FormatInt(id, 10)+"/queue?limit=1", key, nil, http.StatusOK)
+			if err != nil {
+				return first, err
+			}
+			depth, _ := q["depth"].(float64)
+			queued += int(depth)
+		}
+		if first < 0 {
+			first = queued
+		}
+		if queued == 0 {
+			return first, nil
+		}
+		if time.Now().After(deadline) {
+			return first, fmt.Errorf("%d messages still queued after %s", queued, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return first, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
