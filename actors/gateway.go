@@ -143,10 +143,13 @@ func (g *Gateway) Stop(ctx context.Context) error {
 		return nil
 	}
 	close(g.sweepDone)
-	g.stopWebhooks()
+	g.stopWebhooks() // also cuts plugin replies short: their sends use its context
 	g.hub.close()
 	done := make(chan struct{})
 	go func() {
+		if p, ok := g.processor.(*pluginProcessor); ok {
+			p.replying.Wait() // while the actors still answer their sends
+		}
 		_ = g.sys.Root.StopFuture(g.root).Wait()
 		close(done)
 	}()

@@ -91,6 +91,8 @@ type pluginProcessor struct {
 
 	// replySlots holds one token per batch of replies being sent.
 	replySlots chan struct{}
+	// replying counts the goroutines sending replies, for Gateway.Stop.
+	replying sync.WaitGroup
 
 	calls, failures, dropped, disabled         atomic.Int64
 	repliesSent, repliesRefused, repliesFailed atomic.Int64
@@ -259,7 +261,9 @@ func (p *pluginProcessor) sendReplies(ws int64, log *slog.Logger, replies []scri
 		log.Warn("plugin replies refused: too many in flight", "count", len(replies))
 		return
 	}
+	p.replying.Add(1)
 	go func() {
+		defer p.replying.Done()
 		defer func() { <-p.replySlots }()
 		for _, r := range replies {
 			p.sendReply(ws, log, r)
