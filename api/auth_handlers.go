@@ -93,7 +93,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if emailErr != nil {
 		email = strings.ToLower(strings.TrimSpace(req.Email))
 	}
-	ip := c.IP()
+	ip := s.clientIP(c)
 	if wait, ok := s.throttle.Check(email, ip); !ok {
 		return &tooManyAttemptsError{retryAfter: wait}
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -369,5 +370,38 @@ func TestCreateAccountForTheCommandLine(t *testing.T) {
 	_, err = CreateAccount(t.Context(), ts.db, spec)
 	if err == nil || !strings.Contains(err.Error(), "password must be between 8 and 128 characters") {
 		t.Errorf("weak password: %v", err)
+	}
+}
+
+// TestLoginThrottleBehindAProxy: behind a trusted proxy, failures count
+// per client address from X-Forwarded-For, so one client's guessing does
+// not lock out the others; without one, the header is ignored (anyone
+// could send it) and the connection's address counts.
+func TestLoginThrottleBehindAProxy(t *testing.T) {
+	guess := func(ts *testServer, client string, n int) {
+		t.Helper()
+		for i := range n {
+			// Spread over accounts, so that only the address limit is reached.
+			body := map[string]string{"email": fmt.Sprintf("nobody%d@example.com", i%10), "password": "guess"}
+			// What the client claims (left) is not what the proxy saw (right).
+			spoofed := fmt.Sprintf("198.51.100.%d", i%250)
+			ts.do("POST", "/auth/login", body, headers("X-Forwarded-For", spoofed+", "+client)).fails(t, http.StatusUnauthorized, "invalid_credentials")
+		}
+	}
+	wrong := map[string]string{"email": "someone@example.com", "password": "guess"}
+
+	proxied := newTestServer(t, withConfig(func(c *Config) { c.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8"} }))
+	guess(proxied, "203.0.113.1", auth.IPFailureLimit)
+	proxied.do("POST", "/auth/login", wrong, headers("X-Forwarded-For", "203.0.113.1")).fails(t, http.StatusTooManyRequests, "too_many_attempts")
+	proxied.do("POST", "/auth/login", wrong, headers("X-Forwarded-For", "203.0.113.2")).fails(t, http.StatusUnauthorized, "invalid_credentials")
+	// Through a second trusted proxy (10.x), the client is still found.
+	proxied.do("POST", "/auth/login", wrong, headers("X-Forwarded-For", "203.0.113.1, 10.2.3.4")).fails(t, http.StatusTooManyRequests, "too_many_attempts")
+
+	direct := newTestServer(t)
+	guess(direct, "203.0.113.1", auth.IPFailureLimit)
+	direct.do("POST", "/auth/login", wrong, headers("X-Forwarded-For", "203.0.113.2")).fails(t, http.StatusTooManyRequests, "too_many_attempts")
+
+	if _, err := New(Config{Gateway: proxied.gw, DB: proxied.db, TrustedProxies: []string{"proxy.local"}}); err == nil {
+		t.Error("New accepted a trusted proxy that is not an address")
 	}
 }

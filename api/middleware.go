@@ -125,7 +125,7 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 		slog.String("path", c.Path()),
 		slog.Int("status", status),
 		slog.Duration("duration", time.Since(start)),
-		slog.String("ip", c.IP()),
+		slog.String("ip", s.clientIP(c)),
 		slog.String("requestId", requestID(c)),
 	}
 	if p := principalOf(c); p != nil {

@@ -65,6 +65,13 @@ type Config struct {
 	// such URLs are refused so that clients cannot make the gateway reach
 	// into its own network.
 	AllowPrivateURLs bool
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
+	// in front of the gateway: for a request from one of them the client's
+	// address is read from X-Forwarded-For (clientIP): the login throttle
+	// counts failures per client address, and the access log shows it.
+	// Empty: the connection's address, always, which is what a gateway
+	// reachable without a proxy must use, since anyone can send the header.
+	TrustedProxies []string
 	// ReadTimeout bounds reading a request, WriteTimeout writing an answer
 	// (for event streams: writing each frame), IdleTimeout a kept-alive
 	// connection between requests. Zero takes the default.
@@ -97,6 +104,7 @@ type Server struct {
 	idem       *idempotency
 	streams    *streamRegistry
 	openapi    []byte
+	proxies    []*net.IPNet           // Config.TrustedProxies
 	metrics    *serverMetrics         // GET /metrics and the HTTP latency (metrics.go)
 	llmsFull   func() ([]byte, error) // llms.txt + the reference, built on first use
 	publicHost string
@@ -144,6 +152,10 @@ func New(cfg Config) (*Server, error) {
 	default:
 		return nil, fmt.Errorf("api: signup %q: must be open or closed", cfg.Signup)
 	}
+	proxies, err := parseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	cfg.ReadTimeout = orDefault(cfg.ReadTimeout, DefaultReadTimeout)
 	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, DefaultWriteTimeout)
 	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
@@ -151,6 +163,7 @@ func New(cfg Config) (*Server, error) {
 
 	s := &Server{
 		cfg:       cfg,
+		proxies:   proxies,
 		log:       cfg.Logger,
 		gw:        cfg.Gateway,
 		db:        cfg.DB,
@@ -184,7 +197,7 @@ func New(cfg Config) (*Server, error) {
 		return append(slices.Clone(llmsTxt), ref...), err
 	})
 
-	s.app = fiber.New(fiber.Config{
+	fc := fiber.Config{
 		// Handlers hand request values to actors that outlive the request;
 		// fasthttp would otherwise recycle the bytes under them.
 		Immutable:             true,
@@ -196,7 +209,8 @@ func New(cfg Config) (*Server, error) {
 		ErrorHandler:          s.handleError,
 		JSONEncoder:           json.Marshal,
 		JSONDecoder:           json.Unmarshal,
-	})
+	}
+	s.app = fiber.New(fc)
 	s.app.Use(assignRequestID, s.accessLog, s.recoverPanics(), s.limitBody)
 	s.registerRoutes()
 

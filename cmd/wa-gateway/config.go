@@ -26,6 +26,7 @@ type config struct {
 	LogFormat        string
 	Signup           string
 	AllowPrivateURLs bool
+	TrustedProxies   string // comma-separated IPs or CIDRs
 	RateLimit        string
 	BodyLimit        int
 	ShutdownTimeout  time.Duration
@@ -70,6 +71,8 @@ var options = []option{
 		bind: func(fs *flag.FlagSet, c *config, def string) {
 			fs.BoolVar(&c.AllowPrivateURLs, "", def == "true", "")
 		}},
+	{name: "trusted-proxies", def: "", usage: "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (login throttle, access log); empty: the connection's address",
+		bind: str(func(c *config) *string { return &c.TrustedProxies })},
 	{name: "rate-limit", def: "30/m", usage: "default admission limit per device (N/s, N/m, N/h or N/<duration>)",
 		bind: str(func(c *config) *string { return &c.RateLimit })},
 	{name: "body-limit", def: "1048576", usage: "largest request body in bytes (larger: 413)",
@@ -178,6 +181,13 @@ func (c *config) validate() error {
 	if c.Signup != "open" && c.Signup != "closed" {
 		errs = append(errs, fmt.Errorf("signup %q: must be open or closed", c.Signup))
 	}
+	for _, p := range c.proxies() {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				errs = append(errs, fmt.Errorf("trusted-proxies: %q is not an IP address or a CIDR", p))
+			}
+		}
+	}
 	r, err := pacing.ParseRate(c.RateLimit)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("rate-limit: %w", err))
@@ -202,6 +212,17 @@ func (c *config) validate() error {
 		errs = append(errs, errors.New("sandbox-qr-interval must be at least 1s"))
 	}
 	return errors.Join(errs...)
+}
+
+// proxies is TrustedProxies as a list.
+func (c *config) proxies() []string {
+	var out []string
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // dump writes the effective configuration, one option a line, with secret

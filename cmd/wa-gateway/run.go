@@ -149,6 +149,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		PublicURL:        c.PublicURL,
 		Version:          version,
 		AllowPrivateURLs: c.AllowPrivateURLs,
+		TrustedProxies:   c.proxies(),
 		MediaMaxBytes:    c.MediaLimit,
 		DocumentMaxBytes: c.DocumentLimit,
 		FileRetention:    c.FileRetention,

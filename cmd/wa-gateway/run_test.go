@@ -394,8 +394,9 @@ func TestCommands(t *testing.T) {
 		}
 		return ""
 	}
-	if code := run(context.Background(), env{args: []string{"serve", "--rate-limit", "lots"}, getenv: badEnv, stdout: &out, stderr: &errOut}); code != 1 ||
-		!strings.Contains(errOut.String(), "rate-limit") || !strings.Contains(errOut.String(), "log-format") {
+	if code := run(context.Background(), env{args: []string{"serve", "--rate-limit", "lots", "--trusted-proxies", "10.0.0.0/8, proxy.local"}, getenv: badEnv, stdout: &out, stderr: &errOut}); code != 1 ||
+		!strings.Contains(errOut.String(), "rate-limit") || !strings.Contains(errOut.String(), "log-format") ||
+		!strings.Contains(errOut.String(), `trusted-proxies: "proxy.local"`) || strings.Contains(errOut.String(), "10.0.0.0/8") {
 		t.Fatalf("bad config: %d %q", code, errOut.String())
 	}
 
