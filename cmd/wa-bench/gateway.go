@@ -22,13 +22,20 @@ type process struct {
 	base string
 }
 
+// startGateway starts the gateway on a new data directory.
 func startGateway(ctx context.Context, bin string, logTo io.Writer) (*process, error) {
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("gateway binary: %w (build it with `make build`)", err)
-	}
 	dir, err := os.MkdirTemp("", "wa-bench-")
 	if err != nil {
 		return nil, err
+	}
+	return startGatewayIn(ctx, bin, dir, logTo)
+}
+
+// startGatewayIn starts the gateway on the data directory dir, which stop
+// removes, and returns once /readyz answers.
+func startGatewayIn(ctx context.Context, bin, dir string, logTo io.Writer) (*process, error) {
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("gateway binary: %w (build it with `make build`)", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -59,6 +66,13 @@ func startGateway(ctx context.Context, bin string, logTo io.Writer) (*process, e
 }
 
 func (p *process) stop() {
+	p.halt()
+	os.RemoveAll(p.dir)
+}
+
+// halt shuts the gateway down gracefully (killing it after 20 s) and keeps
+// its data directory.
+func (p *process) halt() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { _ = p.cmd.Wait(); close(done) }()
@@ -68,7 +82,6 @@ func (p *process) stop() {
 		_ = p.cmd.Process.Kill()
 		<-done
 	}
-	os.RemoveAll(p.dir)
 }
 
 // client speaks the gateway's public API.
@@ -138,34 +151,50 @@ func (c *client) register(ctx context.Context) (string, error) {
 }
 
 // pairedDevices creates n sandbox devices with pacing off and the highest
-// admission limit, and pairs them.
+// admission limit, and pairs them, up to 16 at a time.
 func (c *client) pairedDevices(ctx context.Context, key string, n int) ([]int64, error) {
-	var ids []int64
+	ids := make([]int64, n)
+	errs := make(chan error, n)
+	slots := make(chan struct{}, 16)
 	for i := range n {
-		d, err := c.do(ctx, http.MethodPost, "/api/devices", key, map[string]any{"name": "bench-" + strconv.Itoa(i), "engine": "sim"}, http.StatusCreated)
-		if err != nil {
-			return nil, err
-		}
-		id := int64(d["device"].(map[string]any)["id"].(float64))
-		path := "/api/devices/" + strconv.FormatInt(id, 10)
-		if _, err := c.do(ctx, http.MethodPatch, path, key, map[string]any{"pacing": "off"}, http.StatusOK); err != nil {
-			return nil, err
-		}
-		if _, err := c.do(ctx, http.MethodPost, path+"/connect", key, nil, http.StatusAccepted); err != nil {
-			return nil, err
-		}
-		if err := c.waitStatus(ctx, key, path, "SCAN_QR"); err != nil {
-			return nil, err
-		}
-		if _, err := c.do(ctx, http.MethodPost, path+"/sandbox/scan", key, nil, http.StatusOK); err != nil {
-			return nil, err
-		}
-		if err := c.waitStatus(ctx, key, path, "CONNECTED"); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots }()
+			id, err := c.pairedDevice(ctx, key, "bench-"+strconv.Itoa(i))
+			ids[i] = id
+			errs <- err
+		}()
 	}
-	return ids, nil
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return ids, first
+}
+
+// pairedDevice creates one paired sandbox device with pacing off.
+func (c *client) pairedDevice(ctx context.Context, key, name string) (int64, error) {
+	d, err := c.do(ctx, http.MethodPost, "/api/devices", key, map[string]any{"name": name, "engine": "sim"}, http.StatusCreated)
+	if err != nil {
+		return 0, err
+	}
+	id := int64(d["device"].(map[string]any)["id"].(float64))
+	path := "/api/devices/" + strconv.FormatInt(id, 10)
+	if _, err := c.do(ctx, http.MethodPatch, path, key, map[string]any{"pacing": "off"}, http.StatusOK); err != nil {
+		return 0, err
+	}
+	if _, err := c.do(ctx, http.MethodPost, path+"/connect", key, nil, http.StatusAccepted); err != nil {
+		return 0, err
+	}
+	if err := c.waitStatus(ctx, key, path, "SCAN_QR"); err != nil {
+		return 0, err
+	}
+	if _, err := c.do(ctx, http.MethodPost, path+"/sandbox/scan", key, nil, http.StatusOK); err != nil {
+		return 0, err
+	}
+	return id, c.waitStatus(ctx, key, path, "CONNECTED")
 }
 
 func (c *client) waitStatus(ctx context.Context, key, path, want string) error {

@@ -34,7 +34,10 @@ type options struct {
 	gateway  string
 	duration time.Duration
 	devices  int
-	out      string
+	// restartDevices is how many paired devices the restart measurement
+	// restarts with.
+	restartDevices int
+	out            string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -44,6 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.gateway, "gateway", "bin/wa-gateway", "the wa-gateway binary to measure")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "how long each load runs")
 	fs.IntVar(&o.devices, "devices", 16, "sandbox devices the sends are spread over")
+	fs.IntVar(&o.restartDevices, "restart-devices", 1000, "paired sandbox devices for the restart measurement (0: skip it)")
 	fs.StringVar(&o.out, "out", "", "also write the table to this file (e.g. bench/latest.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -97,6 +101,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		row{"send latency p50 at 1000 req/s", ms(lat.quantile(0.50)), "ms", "≤ 2 ms", 2 / max(ms(lat.quantile(0.50)), 1e-3)},
 		row{"send latency p99 at 1000 req/s", ms(lat.quantile(0.99)), "ms", "≤ 20 ms", 20 / max(ms(lat.quantile(0.99)), 1e-3)},
 	)
+	gw.stop()
+	if o.restartDevices > 0 {
+		restart, err := measureRestart(ctx, o.gateway, o.restartDevices, stderr)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, restart...)
+	}
 	for _, r := range []result{health, s64, s256, lat} {
 		if r.errors > 0 {
 			fmt.Fprintf(stderr, "warning: %d of %d requests failed in one load (first: %v)\n", r.errors, r.count+r.errors, r.firstErr)
