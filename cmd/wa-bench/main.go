@@ -101,6 +101,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		row{"send latency p50 at 1000 req/s", ms(lat.quantile(0.50)), "ms", "≤ 2 ms", 2 / max(ms(lat.quantile(0.50)), 1e-3)},
 		row{"send latency p99 at 1000 req/s", ms(lat.quantile(0.99)), "ms", "≤ 20 ms", 20 / max(ms(lat.quantile(0.99)), 1e-3)},
 	)
+	if err := settle(); err != nil {
+		return err
+	}
+	hooks, err := measureWebhooks(ctx, c, key,
+		func() error {
+			r := closedLoop(ctx, 64, o.duration, send)
+			if r.errors > 0 {
+				return fmt.Errorf("load for the webhooks: %d sends failed (first: %v)", r.errors, r.firstErr)
+			}
+			return nil
+		},
+		func() error { _, err := c.drain(ctx, key, devices, 3*time.Minute); return err },
+		stderr)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, hooks...)
 	gw.stop()
 	if o.restartDevices > 0 {
 		restart, err := measureRestart(ctx, o.gateway, o.restartDevices, stderr)
