@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -113,10 +114,16 @@ func TestDeviceAndSendMetrics(t *testing.T) {
 	}
 	h.waitMessage(res.Message.ID, MessageSent)
 
-	fams := gather(t, h.gw)
-	if v := sample(t, fams, "wagateway_messages_sent_total", "outcome", outcomeSent).GetCounter().GetValue(); v != 1 {
-		t.Errorf("sent = %v, want 1", v)
-	}
+	// The actor counts the send right after storing it, so a reader of the
+	// store may see it first.
+	var fams map[string]*dto.MetricFamily
+	waitFor(t, 5*time.Second, func() error {
+		fams = gather(t, h.gw)
+		if v := sample(t, fams, "wagateway_messages_sent_total", "outcome", outcomeSent).GetCounter().GetValue(); v != 1 {
+			return fmt.Errorf("sent = %v, want 1", v)
+		}
+		return nil
+	})
 	if v := sample(t, fams, "wagateway_device_status", "status", StatusConnected).GetGauge().GetValue(); v != 1 {
 		t.Errorf("CONNECTED = %v, want 1", v)
 	}
