@@ -69,21 +69,21 @@ func (a *deviceActor) onEngineEvent(ctx actor.Context, ev engine.Event) {
 	case engine.Message:
 		a.onMessage(ctx, e)
 	case engine.GroupUpdate:
-		d := groupUpdateData{Group: e.Group.String(), Actor: jidString(e.Actor), ActorPhone: e.ActorPhone,
+		d := groupUpdateData{Group: e.Group.String(), Actor: jidString(e.Actor), ActorPhone: e.ActorPhone, ActorLID: e.ActorLID,
 			Joined: e.Joined, Subject: e.Subject, Announce: e.Announce, Locked: e.Locked, Timestamp: eventTime(e.At)}
 		if e.DescriptionSet {
 			d.Description = &e.Description
 		}
 		a.emit(ctx, EventGroupUpdate, d)
 	case engine.GroupParticipants:
-		d := groupParticipantsData{Group: e.Group.String(), Actor: jidString(e.Actor), ActorPhone: e.ActorPhone,
+		d := groupParticipantsData{Group: e.Group.String(), Actor: jidString(e.Actor), ActorPhone: e.ActorPhone, ActorLID: e.ActorLID,
 			Action: string(e.Action), Participants: make([]participantData, len(e.Participants)), Timestamp: eventTime(e.At)}
 		for i, p := range e.Participants {
-			d.Participants[i] = participantData{JID: p.JID.String(), Phone: p.Phone}
+			d.Participants[i] = participantData{JID: p.JID.String(), Phone: p.Phone, LID: p.LID}
 		}
 		a.emit(ctx, EventGroupMembers, d)
 	case engine.PresenceUpdate:
-		d := presenceData{From: e.From.String(), FromPhone: e.FromPhone, Available: e.Available}
+		d := presenceData{From: e.From.String(), FromPhone: e.FromPhone, FromLID: e.FromLID, Available: e.Available}
 		if !e.LastSeen.IsZero() {
 			seen := e.LastSeen.UTC()
 			d.LastSeen = &seen
@@ -91,9 +91,9 @@ func (a *deviceActor) onEngineEvent(ctx actor.Context, ev engine.Event) {
 		a.emit(ctx, EventPresenceUpdate, d)
 	case engine.ChatPresenceUpdate:
 		a.emit(ctx, EventChatPresence, chatPresenceData{Chat: e.Chat.String(), From: e.Sender.String(),
-			FromPhone: e.SenderPhone, IsGroup: e.Chat.IsGroup(), State: string(e.State)})
+			FromPhone: e.SenderPhone, FromLID: e.SenderLID, IsGroup: e.Chat.IsGroup(), State: string(e.State)})
 	case engine.CallOffer:
-		a.emit(ctx, EventCallOffer, callOfferData{CallID: e.CallID, From: e.From.String(), FromPhone: e.FromPhone,
+		a.emit(ctx, EventCallOffer, callOfferData{CallID: e.CallID, From: e.From.String(), FromPhone: e.FromPhone, FromLID: e.FromLID,
 			IsVideo: e.IsVideo, IsGroup: e.IsGroup, Timestamp: eventTime(e.At)})
 	}
 }

@@ -127,6 +127,7 @@ type groupUpdateData struct {
 	Group       string    `json:"group"`
 	Actor       string    `json:"actor,omitempty"`
 	ActorPhone  string    `json:"actorPhone,omitempty"`
+	ActorLID    string    `json:"actorLid,omitempty"`
 	Joined      bool      `json:"joined"`
 	Subject     string    `json:"subject,omitempty"`
 	Description *string   `json:"description,omitempty"`
@@ -142,6 +143,7 @@ type groupParticipantsData struct {
 	Group        string            `json:"group"`
 	Actor        string            `json:"actor,omitempty"`
 	ActorPhone   string            `json:"actorPhone,omitempty"`
+	ActorLID     string            `json:"actorLid,omitempty"`
 	Action       string            `json:"action"`
 	Participants []participantData `json:"participants"`
 	Timestamp    time.Time         `json:"timestamp"`
@@ -150,6 +152,7 @@ type groupParticipantsData struct {
 type participantData struct {
 	JID   string `json:"jid"`
 	Phone string `json:"phone,omitempty"`
+	LID   string `json:"lid,omitempty"`
 }
 
 // presenceData is the data of presence.update: a contact came online or
@@ -157,6 +160,7 @@ type participantData struct {
 type presenceData struct {
 	From      string     `json:"from"`
 	FromPhone string     `json:"fromPhone,omitempty"`
+	FromLID   string     `json:"fromLid,omitempty"`
 	Available bool       `json:"available"`
 	LastSeen  *time.Time `json:"lastSeen,omitempty"`
 }
@@ -167,6 +171,7 @@ type chatPresenceData struct {
 	Chat      string `json:"chat"`
 	From      string `json:"from"`
 	FromPhone string `json:"fromPhone,omitempty"`
+	FromLID   string `json:"fromLid,omitempty"`
 	IsGroup   bool   `json:"isGroup"`
 	State     string `json:"state"`
 }
@@ -177,6 +182,7 @@ type callOfferData struct {
 	CallID    string    `json:"callId"`
 	From      string    `json:"from"`
 	FromPhone string    `json:"fromPhone,omitempty"`
+	FromLID   string    `json:"fromLid,omitempty"`
 	IsVideo   bool      `json:"isVideo"`
 	IsGroup   bool      `json:"isGroup"`
 	Timestamp time.Time `json:"timestamp"`

@@ -22,6 +22,7 @@ const (
 type participantDTO struct {
 	JID          string `json:"jid"`
 	Phone        string `json:"phone,omitempty"`
+	LID          string `json:"lid,omitempty"`
 	IsAdmin      bool   `json:"isAdmin"`
 	IsSuperAdmin bool   `json:"isSuperAdmin"`
 }
@@ -45,7 +46,7 @@ func newGroupDTO(g engine.Group) groupDTO {
 	dto := groupDTO{JID: g.JID.String(), Subject: g.Subject, Owner: g.Owner.String(), CreatedAt: nullTime(g.CreatedAt),
 		Participants: make([]participantDTO, len(g.Participants))}
 	for i, p := range g.Participants {
-		dto.Participants[i] = participantDTO{JID: p.JID.String(), Phone: p.Phone, IsAdmin: p.IsAdmin, IsSuperAdmin: p.IsSuperAdmin}
+		dto.Participants[i] = participantDTO{JID: p.JID.String(), Phone: p.Phone, LID: p.LID, IsAdmin: p.IsAdmin, IsSuperAdmin: p.IsSuperAdmin}
 	}
 	for _, f := range g.Failed {
 		dto.Failed = append(dto.Failed, newParticipantResultDTO(f))

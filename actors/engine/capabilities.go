@@ -96,6 +96,7 @@ type Group struct {
 type Participant struct {
 	JID          JID
 	Phone        string // digits, when known
+	LID          string // LID user part, when known
 	IsAdmin      bool
 	IsSuperAdmin bool // the group's owner
 }

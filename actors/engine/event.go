@@ -219,6 +219,7 @@ type GroupUpdate struct {
 	// Actor is who made the change; zero when WhatsApp did not say.
 	Actor      JID
 	ActorPhone string // digits, when known
+	ActorLID   string // LID user part, when known
 	Joined     bool
 	Subject    string
 	// Description is the new description; DescriptionSet tells an empty
@@ -239,6 +240,7 @@ type GroupParticipants struct {
 	Group        JID
 	Actor        JID
 	ActorPhone   string
+	ActorLID     string
 	Action       ParticipantAction
 	Participants []Participant
 	At           time.Time
@@ -249,6 +251,7 @@ type GroupParticipants struct {
 type PresenceUpdate struct {
 	From      JID
 	FromPhone string
+	FromLID   string
 	Available bool
 	// LastSeen is when the contact was last online; zero when hidden.
 	LastSeen time.Time
@@ -260,6 +263,7 @@ type ChatPresenceUpdate struct {
 	Chat        JID
 	Sender      JID
 	SenderPhone string
+	SenderLID   string
 	State       ChatPresence
 }
 
@@ -269,6 +273,7 @@ type CallOffer struct {
 	CallID    string
 	From      JID
 	FromPhone string
+	FromLID   string
 	IsVideo   bool
 	IsGroup   bool
 	At        time.Time

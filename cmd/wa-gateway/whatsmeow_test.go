@@ -448,7 +448,7 @@ func TestWhatsmeowGroups(t *testing.T) {
 		t.Errorf("participants = %v", got)
 	}
 	joined := eventData(next(t, events, func(e sseEvent) bool { return e.event == "group.update" }))
-	if joined["group"] != jid || joined["joined"] != true || joined["subject"] != "Team" || joined["actorPhone"] != owner.Number() {
+	if joined["group"] != jid || joined["joined"] != true || joined["subject"] != "Team" || joined["actorPhone"] != owner.Number() || joined["actorLid"] != owner.LID() {
 		t.Errorf("group.update = %v", joined)
 	}
 	failed, _ := created["failed"].([]any)
@@ -482,7 +482,8 @@ func TestWhatsmeowGroups(t *testing.T) {
 	added := eventData(next(t, events, func(e sseEvent) bool {
 		return e.event == "group.participants" && eventData(e)["action"] == "add"
 	}))
-	if parts, _ := added["participants"].([]any); added["group"] != jid || len(parts) != 1 || parts[0].(map[string]any)["phone"] != bob.Number() {
+	if parts, _ := added["participants"].([]any); added["group"] != jid || len(parts) != 1 || parts[0].(map[string]any)["phone"] != bob.Number() ||
+		parts[0].(map[string]any)["lid"] != bob.LID() {
 		t.Errorf("group.participants = %v", added)
 	}
 	g.must(200, "POST", path, key, map[string]any{"deviceId": id, "action": "promote", "participants": []string{bob.Number()}})
@@ -532,9 +533,22 @@ func TestWhatsmeowPresenceAndCalls(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := eventData(next(t, events, func(e sseEvent) bool { return e.event == "chat.presence" }))
-		if d["state"] != state || d["chat"] != catJID || d["from"] != catJID || d["fromPhone"] != cat.Number() || d["isGroup"] != false {
+		// The device has not heard of Cat's LID yet: no fromLid.
+		if d["state"] != state || d["chat"] != catJID || d["from"] != catJID || d["fromPhone"] != cat.Number() || d["fromLid"] != nil || d["isGroup"] != false {
 			t.Errorf("chat.presence = %v; want %s from Cat", d, state)
 		}
+	}
+	// A message from Cat carries Cat's LID: from then on it is known.
+	hello, err := cat.SendText(testCtx(t), owner.Number(), "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbound(t, g, key, id, hello)
+	if err := cat.Typing(testCtx(t), owner.Number(), fakewa.ChatTyping); err != nil {
+		t.Fatal(err)
+	}
+	if d := eventData(next(t, events, func(e sseEvent) bool { return e.event == "chat.presence" })); d["fromLid"] != cat.LID() || d["fromPhone"] != cat.Number() {
+		t.Errorf("chat.presence = %v; want Cat's phone number and LID", d)
 	}
 
 	callID, err := cat.Call(testCtx(t), owner.Number(), false)
@@ -542,7 +556,7 @@ func TestWhatsmeowPresenceAndCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	call := eventData(next(t, events, func(e sseEvent) bool { return e.event == "call.offer" }))
-	if call["callId"] != callID || call["from"] != catJID || call["fromPhone"] != cat.Number() || call["isVideo"] != false {
+	if call["callId"] != callID || call["from"] != catJID || call["fromPhone"] != cat.Number() || call["fromLid"] != cat.LID() || call["isVideo"] != false {
 		t.Errorf("call.offer = %v", call)
 	}
 

@@ -152,6 +152,9 @@ func engineGroup(info *types.GroupInfo) engine.Group {
 		if !p.PhoneNumber.IsEmpty() {
 			part.Phone = p.PhoneNumber.User
 		}
+		if !p.LID.IsEmpty() {
+			part.LID = p.LID.User
+		}
 		g.Participants = append(g.Participants, part)
 	}
 	slices.SortFunc(g.Participants, func(a, b engine.Participant) int { return strings.Compare(a.JID.User, b.JID.User) })

@@ -872,6 +872,11 @@ func TestGroupsBothWays(t *testing.T) {
 	if g := list[0]; g.JID != group || g.Subject != "Cat's group" || g.Owner != engine.UserJID(cat.Number()) || len(g.Participants) != 3 {
 		t.Errorf("group = %+v; want Cat's group of three, owned by %s", g, cat.Number())
 	}
+	for _, p := range list[0].Participants {
+		if p.LID == "" || p.LID != h.srv.Phone(p.Phone).LID() {
+			t.Errorf("participant %+v; want its LID", p)
+		}
+	}
 
 	id, err := cat.SendGroupText(ctx, gid, "hello from Cat's phone")
 	if err != nil {
@@ -945,7 +950,7 @@ func TestGroupPresenceAndCallEvents(t *testing.T) {
 	}
 	for i, r := range []*recorder{r1, r2} {
 		u := waitMatch(t, r, func(u engine.GroupUpdate) bool { return u.Group == g.JID })
-		if !u.Joined || u.Subject != "Events" || u.Actor != annJID || u.ActorPhone != ann.Number() || u.At.IsZero() {
+		if !u.Joined || u.Subject != "Events" || u.Actor != annJID || u.ActorPhone != ann.Number() || u.ActorLID != ann.LID() || u.At.IsZero() {
 			t.Errorf("device %d: %+v; want joined Events, created by Ann", i+1, u)
 		}
 	}
@@ -953,7 +958,8 @@ func TestGroupPresenceAndCallEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := waitMatch(t, r2, func(p engine.GroupParticipants) bool { return p.Action == engine.ParticipantPromote })
-	if p.Group != g.JID || p.Actor != annJID || len(p.Participants) != 1 || p.Participants[0].JID != benJID || p.Participants[0].Phone != ben.Number() {
+	if p.Group != g.JID || p.Actor != annJID || len(p.Participants) != 1 || p.Participants[0].JID != benJID ||
+		p.Participants[0].Phone != ben.Number() || p.Participants[0].LID != ben.LID() {
 		t.Errorf("promotion = %+v", p)
 	}
 	if err := s2.(engine.Groups).LeaveGroup(ctx, g.JID); err != nil {
@@ -972,7 +978,7 @@ func TestGroupPresenceAndCallEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		cp := waitMatch(t, r1, func(cp engine.ChatPresenceUpdate) bool { return cp.State == c.want })
-		if cp.Chat != catJID || cp.Sender != catJID || cp.SenderPhone != cat.Number() {
+		if cp.Chat != catJID || cp.Sender != catJID || cp.SenderPhone != cat.Number() || cp.SenderLID != cat.LID() {
 			t.Errorf("chat presence = %+v; want %s from Cat", cp, c.want)
 		}
 	}
@@ -982,7 +988,8 @@ func TestGroupPresenceAndCallEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	call := waitEvent[engine.CallOffer](t, r1)
-	if call.CallID != callID || call.From != catJID || call.FromPhone != cat.Number() || !call.IsVideo || call.IsGroup || call.At.IsZero() {
+	if call.CallID != callID || call.From != catJID || call.FromPhone != cat.Number() || call.FromLID != cat.LID() ||
+		!call.IsVideo || call.IsGroup || call.At.IsZero() {
 		t.Errorf("call = %+v; want a video call %s from Cat", call, callID)
 	}
 
@@ -991,7 +998,7 @@ func TestGroupPresenceAndCallEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := waitEvent[engine.PresenceUpdate](t, r1)
-	if first.From != catJID || first.FromPhone != cat.Number() || first.Available {
+	if first.From != catJID || first.FromPhone != cat.Number() || first.FromLID != cat.LID() || first.Available {
 		t.Errorf("presence = %+v; want Cat offline", first)
 	}
 	cat.SetOnline(true)

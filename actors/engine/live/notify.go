@@ -12,13 +12,13 @@ import (
 // s.mu held, like every conversion.
 
 // person is a user as events name them: the phone-number JID when known,
-// and the phone number.
-func (s *session) person(a *attempt, jid, alt types.JID) (engine.JID, string) {
+// with the phone number and the LID, each when known.
+func (s *session) person(a *attempt, jid, alt types.JID) (engine.JID, identity) {
 	if jid.IsEmpty() {
-		return engine.JID{}, ""
+		return engine.JID{}, identity{}
 	}
 	id := s.identify(a, jid, alt)
-	return preferPhone(jid.ToNonAD(), id), id.phone
+	return preferPhone(jid.ToNonAD(), id), id
 }
 
 func optionalJID(j *types.JID) types.JID {
@@ -31,8 +31,8 @@ func optionalJID(j *types.JID) types.JID {
 // joinedGroup maps whatsmeow's JoinedGroup: the device created a group,
 // was added to one or joined by link.
 func (s *session) joinedGroup(a *attempt, e *events.JoinedGroup) engine.GroupUpdate {
-	actor, phone := s.person(a, optionalJID(e.Sender), optionalJID(e.SenderPN))
-	u := engine.GroupUpdate{Group: engineJID(e.JID), Actor: actor, ActorPhone: phone, Joined: true,
+	actor, who := s.person(a, optionalJID(e.Sender), optionalJID(e.SenderPN))
+	u := engine.GroupUpdate{Group: engineJID(e.JID), Actor: actor, ActorPhone: who.phone, ActorLID: who.lid, Joined: true,
 		Subject: e.Name, At: e.GroupCreated}
 	if e.Topic != "" {
 		u.Description, u.DescriptionSet = e.Topic, true
@@ -44,10 +44,10 @@ func (s *session) joinedGroup(a *attempt, e *events.JoinedGroup) engine.GroupUpd
 // group's settings changed, and one GroupParticipants per membership
 // action it carries.
 func (s *session) groupChanges(a *attempt, e *events.GroupInfo) []engine.Event {
-	actor, phone := s.person(a, optionalJID(e.Sender), optionalJID(e.SenderPN))
+	actor, who := s.person(a, optionalJID(e.Sender), optionalJID(e.SenderPN))
 	group := engineJID(e.JID)
 	var out []engine.Event
-	u := engine.GroupUpdate{Group: group, Actor: actor, ActorPhone: phone, At: e.Timestamp}
+	u := engine.GroupUpdate{Group: group, Actor: actor, ActorPhone: who.phone, ActorLID: who.lid, At: e.Timestamp}
 	changed := false
 	if e.Name != nil {
 		u.Subject, changed = e.Name.Name, true
@@ -78,10 +78,10 @@ func (s *session) groupChanges(a *attempt, e *events.GroupInfo) []engine.Event {
 		if len(c.jids) == 0 {
 			continue
 		}
-		p := engine.GroupParticipants{Group: group, Actor: actor, ActorPhone: phone, Action: c.action, At: e.Timestamp}
+		p := engine.GroupParticipants{Group: group, Actor: actor, ActorPhone: who.phone, ActorLID: who.lid, Action: c.action, At: e.Timestamp}
 		for _, j := range c.jids {
-			jid, ph := s.person(a, j, types.EmptyJID)
-			p.Participants = append(p.Participants, engine.Participant{JID: jid, Phone: ph})
+			jid, id := s.person(a, j, types.EmptyJID)
+			p.Participants = append(p.Participants, engine.Participant{JID: jid, Phone: id.phone, LID: id.lid})
 		}
 		out = append(out, p)
 	}
@@ -90,7 +90,7 @@ func (s *session) groupChanges(a *attempt, e *events.GroupInfo) []engine.Event {
 
 // chatPresence maps typing, recording and stopping in a chat.
 func (s *session) chatPresence(a *attempt, e *events.ChatPresence) engine.ChatPresenceUpdate {
-	sender, phone := s.person(a, e.Sender, e.SenderAlt)
+	sender, who := s.person(a, e.Sender, e.SenderAlt)
 	state := engine.ChatPaused
 	if e.State == types.ChatPresenceComposing {
 		state = engine.ChatTyping
@@ -102,25 +102,25 @@ func (s *session) chatPresence(a *attempt, e *events.ChatPresence) engine.ChatPr
 	if e.IsGroup {
 		chat = engineJID(e.Chat)
 	}
-	return engine.ChatPresenceUpdate{Chat: chat, Sender: sender, SenderPhone: phone, State: state}
+	return engine.ChatPresenceUpdate{Chat: chat, Sender: sender, SenderPhone: who.phone, SenderLID: who.lid, State: state}
 }
 
 // presence maps a contact's online status.
 func (s *session) presence(a *attempt, e *events.Presence) engine.PresenceUpdate {
-	from, phone := s.person(a, e.From, types.EmptyJID)
-	return engine.PresenceUpdate{From: from, FromPhone: phone, Available: !e.Unavailable, LastSeen: e.LastSeen}
+	from, who := s.person(a, e.From, types.EmptyJID)
+	return engine.PresenceUpdate{From: from, FromPhone: who.phone, FromLID: who.lid, Available: !e.Unavailable, LastSeen: e.LastSeen}
 }
 
 // callOffer maps an incoming call; the offer says whether it is a video
 // call.
 func (s *session) callOffer(a *attempt, e *events.CallOffer) engine.CallOffer {
-	from, phone := s.person(a, e.CallCreator, e.CallCreatorAlt)
+	from, who := s.person(a, e.CallCreator, e.CallCreatorAlt)
 	if from.IsZero() {
-		from, phone = s.person(a, e.From, types.EmptyJID)
+		from, who = s.person(a, e.From, types.EmptyJID)
 	}
 	video := false
 	if e.Data != nil {
 		_, video = e.Data.GetOptionalChildByTag("video")
 	}
-	return engine.CallOffer{CallID: e.CallID, From: from, FromPhone: phone, IsVideo: video, IsGroup: !e.GroupJID.IsEmpty(), At: e.Timestamp}
+	return engine.CallOffer{CallID: e.CallID, From: from, FromPhone: who.phone, FromLID: who.lid, IsVideo: video, IsGroup: !e.GroupJID.IsEmpty(), At: e.Timestamp}
 }

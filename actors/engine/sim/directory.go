@@ -328,7 +328,7 @@ func (s *Session) CreateGroup(ctx context.Context, subject string, participants 
 		d.mu.Unlock()
 		out.Failed = failed
 		// WhatsApp tells the creator's devices too.
-		s.emit(engine.GroupUpdate{Group: g.jid, Actor: self, ActorPhone: self.Phone(), Joined: true, Subject: subject, At: g.created})
+		s.emit(engine.GroupUpdate{Group: g.jid, Actor: self, ActorPhone: self.Phone(), ActorLID: s.pairing.LID, Joined: true, Subject: subject, At: g.created})
 		return nil
 	})
 	return out, err
@@ -363,7 +363,7 @@ func (s *Session) UpdateParticipants(ctx context.Context, jid engine.JID, action
 			d.mu.Unlock()
 			return err
 		}
-		changed := engine.GroupParticipants{Group: jid, Actor: self, ActorPhone: self.Phone(), Action: action, At: s.eng.now()}
+		changed := engine.GroupParticipants{Group: jid, Actor: self, ActorPhone: self.Phone(), ActorLID: s.pairing.LID, Action: action, At: s.eng.now()}
 		for _, p := range participants {
 			res := engine.ParticipantResult{JID: p, Error: g.apply(action, p)}
 			out = append(out, res)
@@ -453,8 +453,8 @@ func (s *Session) LeaveGroup(ctx context.Context, jid engine.JID) error {
 			delete(d.groups, jid)
 		}
 		d.mu.Unlock()
-		s.emit(engine.GroupParticipants{Group: jid, Actor: self, ActorPhone: self.Phone(), Action: engine.ParticipantRemove,
-			Participants: []engine.Participant{{JID: self, Phone: self.Phone()}}, At: s.eng.now()})
+		s.emit(engine.GroupParticipants{Group: jid, Actor: self, ActorPhone: self.Phone(), ActorLID: s.pairing.LID, Action: engine.ParticipantRemove,
+			Participants: []engine.Participant{{JID: self, Phone: self.Phone(), LID: s.pairing.LID}}, At: s.eng.now()})
 		return nil
 	})
 }

@@ -207,6 +207,7 @@ func TestSimActivity(t *testing.T) {
 			{From: "15551230001", Kind: engine.ActivityPaused},
 			{From: "15551230001", Kind: engine.ActivityOnline},
 			{From: "15551230001", Kind: engine.ActivityOffline},
+			{From: "8123456@lid", Kind: engine.ActivityOnline},
 		} {
 			if err := d.s.Activity(ctx, a); err != nil {
 				t.Fatalf("Activity(%+v): %v", a, err)
@@ -218,6 +219,7 @@ func TestSimActivity(t *testing.T) {
 			engine.ChatPresenceUpdate{Chat: contact, Sender: contact, SenderPhone: "15551230001", State: engine.ChatPaused},
 			engine.PresenceUpdate{From: contact, FromPhone: "15551230001", Available: true},
 			engine.PresenceUpdate{From: contact, FromPhone: "15551230001", LastSeen: start},
+			engine.PresenceUpdate{From: engine.JID{User: "8123456", Server: engine.ServerLID}, FromLID: "8123456", Available: true},
 		)
 		if err := d.s.Activity(ctx, engine.SandboxActivity{From: "15551230001", Kind: engine.ActivityVideoCall}); err != nil {
 			t.Fatal(err)

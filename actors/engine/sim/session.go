@@ -364,7 +364,10 @@ func (s *Session) Activity(ctx context.Context, a engine.SandboxActivity) error 
 	if err != nil {
 		return fmt.Errorf("activity: %w", err)
 	}
-	phone := from.Phone()
+	phone, lid := from.Phone(), ""
+	if from.Server == engine.ServerLID {
+		lid = from.User
+	}
 	var ev engine.Event
 	err = s.do(ctx, func() error {
 		if s.state != stateConnected {
@@ -377,13 +380,13 @@ func (s *Session) Activity(ctx context.Context, a engine.SandboxActivity) error 
 			if !a.Group.IsZero() {
 				chat = a.Group
 			}
-			ev = engine.ChatPresenceUpdate{Chat: chat, Sender: from, SenderPhone: phone, State: engine.ChatPresence(a.Kind)}
+			ev = engine.ChatPresenceUpdate{Chat: chat, Sender: from, SenderPhone: phone, SenderLID: lid, State: engine.ChatPresence(a.Kind)}
 		case engine.ActivityOnline:
-			ev = engine.PresenceUpdate{From: from, FromPhone: phone, Available: true}
+			ev = engine.PresenceUpdate{From: from, FromPhone: phone, FromLID: lid, Available: true}
 		case engine.ActivityOffline:
-			ev = engine.PresenceUpdate{From: from, FromPhone: phone, LastSeen: now}
+			ev = engine.PresenceUpdate{From: from, FromPhone: phone, FromLID: lid, LastSeen: now}
 		case engine.ActivityCall, engine.ActivityVideoCall:
-			ev = engine.CallOffer{CallID: s.eng.newMessageID(), From: from, FromPhone: phone, IsVideo: a.Kind == engine.ActivityVideoCall, At: now}
+			ev = engine.CallOffer{CallID: s.eng.newMessageID(), From: from, FromPhone: phone, FromLID: lid, IsVideo: a.Kind == engine.ActivityVideoCall, At: now}
 		default:
 			return fmt.Errorf("%w: %q", ErrUnknownActivity, a.Kind)
 		}
