@@ -136,6 +136,16 @@ func (s *Server) groupIQ(d *device, to types.JID, typ string, req waBinary.Node)
 	return nil, 400
 }
 
+// adminGroup is memberGroup for changes only admins may make: 401 for a
+// member who is not one. Called with s.mu held.
+func (s *Server) adminGroup(jid types.JID, actor *Phone) (*group, int) {
+	g, role, code := s.memberGroup(jid, actor)
+	if code == 0 && role == RoleMember {
+		code = 401
+	}
+	return g, code
+}
+
 // memberGroup finds a group the actor is in, with the actor's role: 404
 // when there is no such group, 403 when the actor is not a member. Called
 // with s.mu held.
@@ -149,18 +159,6 @@ func (s *Server) memberGroup(jid types.JID, actor *Phone) (*group, string, int) 
 		return nil, "", 403
 	}
 	return g, role, 0
-}
-
-// account finds an account by phone-number JID or LID. Called with s.mu
-// held.
-func (s *Server) account(jid types.JID) *Phone {
-	switch jid.Server {
-	case types.DefaultUserServer:
-		return s.accounts[jid.User]
-	case types.HiddenUserServer:
-		return s.lids[jid.User]
-	}
-	return nil
 }
 
 // node is the group's <group> element: its attributes and participants,
@@ -216,9 +214,9 @@ func (s *Server) createGroup(actor *Phone, req waBinary.Node) ([]waBinary.Node, 
 		}
 	}
 	s.groups[g.jid.User] = g
-	res := g.node()
-	res.Content = append(res.GetChildren(), failed...)
 	created := g.node()
+	res := created // the answer also lists who could not be added
+	res.Content = append(slices.Clone(created.GetChildren()), failed...)
 	recipients := slices.Collect(maps.Keys(g.members))
 	s.mu.Unlock()
 	s.groupNotify(g.jid, actor, recipients, waBinary.Node{Tag: "create", Content: []waBinary.Node{created}})
@@ -250,10 +248,7 @@ func hasMember(g *group, p *Phone) bool {
 func (s *Server) updateParticipants(actor *Phone, to types.JID, req waBinary.Node) ([]waBinary.Node, int) {
 	action := req.Tag
 	s.mu.Lock()
-	g, role, code := s.memberGroup(to, actor)
-	if code == 0 && role == RoleMember {
-		code = 401
-	}
+	g, code := s.adminGroup(to, actor)
 	if code != 0 {
 		s.mu.Unlock()
 		return nil, code
@@ -310,10 +305,7 @@ func (s *Server) updateParticipants(actor *Phone, to types.JID, req waBinary.Nod
 func (s *Server) groupInvite(actor *Phone, to types.JID, reset bool) ([]waBinary.Node, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, role, code := s.memberGroup(to, actor)
-	if code == 0 && role == RoleMember {
-		code = 401
-	}
+	g, code := s.adminGroup(to, actor)
 	if code != 0 {
 		return nil, code
 	}
@@ -393,30 +385,26 @@ func (s *Server) groupMessageFromDevice(sender *device, n *waBinary.Node, id, ms
 	s.sent[id] = &sentMessage{fromDevice: sender, group: to, readers: readers, status: make(map[string]bool)}
 	s.mu.Unlock()
 
-	skmsg, ok := n.GetOptionalChildByTag("enc")
-	for _, child := range n.GetChildrenByTag("enc") {
-		if child.AttrGetter().OptionalString("type") == "skmsg" {
-			skmsg, ok = child, true
-		}
-	}
-	if !ok || skmsg.AttrGetter().OptionalString("type") != "skmsg" {
+	i := slices.IndexFunc(n.GetChildrenByTag("enc"), func(c waBinary.Node) bool { return c.AttrGetter().OptionalString("type") == "skmsg" })
+	if i < 0 {
 		s.log.Warn("group message without skmsg", "id", id)
 		return true
 	}
-	keys := make(map[string]waBinary.Node) // device JID → its <enc> of the sender key
+	skmsg := n.GetChildrenByTag("enc")[i]
+	keys := make(map[string]waBinary.Node) // deviceKey of a phone-number JID → its <enc> of the sender key
 	participants, _ := n.GetOptionalChildByTag("participants")
 	for _, target := range participants.GetChildren() {
 		jid, ok := target.Attrs["jid"].(types.JID)
 		enc, hasEnc := target.GetOptionalChildByTag("enc")
 		if target.Tag == "to" && ok && hasEnc {
 			if p, _ := s.resolve(jid.ToNonAD()); p != nil {
-				keys[fmt.Sprintf("%s:%d", p.number, jid.Device)] = enc
+				keys[deviceKey(types.JID{User: p.number, Device: jid.Device})] = enc
 			}
 		}
 	}
 	for _, p := range members {
 		var key *waBinary.Node
-		if enc, ok := keys[p.number+":0"]; ok {
+		if enc, ok := keys[deviceKey(p.pnJID())]; ok {
 			key = &enc
 		}
 		msg, err := p.openGroupMessage(to, sender, key, skmsg)

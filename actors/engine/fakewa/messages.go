@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.mau.fi/libsignal/ecc"
@@ -78,17 +79,34 @@ func outKey(class, id, typ string) string { return class + "/" + id + "/" + typ 
 func (s *Server) resolve(jid types.JID) (*Phone, *device) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var p *Phone
-	switch jid.Server {
-	case types.DefaultUserServer:
-		p = s.accounts[jid.User]
-	case types.HiddenUserServer:
-		p = s.lids[jid.User]
-	}
+	p := s.account(jid)
 	if p == nil || jid.Device == 0 {
 		return p, nil
 	}
 	return p, s.devices[p.number+":"+strconv.Itoa(int(jid.Device))]
+}
+
+// account finds an account by phone-number JID or LID. Called with s.mu
+// held.
+func (s *Server) account(jid types.JID) *Phone {
+	switch jid.Server {
+	case types.DefaultUserServer:
+		return s.accounts[jid.User]
+	case types.HiddenUserServer:
+		return s.lids[jid.User]
+	}
+	return nil
+}
+
+// recipient finds the account of a phone number.
+func (s *Server) recipient(number string) (*Phone, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.accounts[strings.TrimPrefix(number, "+")]
+	if p == nil {
+		return nil, fmt.Errorf("%s: %w", number, ErrUnknownAccount)
+	}
+	return p, nil
 }
 
 // device finds a companion by its JID string.

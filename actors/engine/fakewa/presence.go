@@ -35,17 +35,6 @@ func (s *Server) sendNow(d *device, n waBinary.Node) bool {
 	return ready
 }
 
-// recipient finds the account of a phone number.
-func (s *Server) recipient(number string) (*Phone, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.accounts[strings.TrimPrefix(number, "+")]
-	if p == nil {
-		return nil, fmt.Errorf("%s: %w", number, ErrUnknownAccount)
-	}
-	return p, nil
-}
-
 // Typing plays the phone's user typing (ChatTyping), recording a voice
 // note (ChatRecording) or stopping (ChatPaused) in the chat with another
 // account; its online companions see it.

@@ -46,11 +46,9 @@ func (p *Phone) Send(ctx context.Context, to string, msg *waE2E.Message) (string
 		return "", err
 	}
 	s := p.s
-	s.mu.Lock()
-	recipient := s.accounts[to]
-	s.mu.Unlock()
-	if recipient == nil {
-		return "", fmt.Errorf("send to %s: %w", to, ErrUnknownAccount)
+	recipient, err := s.recipient(to)
+	if err != nil {
+		return "", fmt.Errorf("send: %w", err)
 	}
 	plaintext, err := proto.Marshal(msg)
 	if err != nil {

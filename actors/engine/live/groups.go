@@ -54,17 +54,8 @@ func (s *session) UpdateParticipants(ctx context.Context, group engine.JID, acti
 	if err != nil {
 		return nil, fmt.Errorf("%s participants: %w", action, err)
 	}
-	var change whatsmeow.ParticipantChange
-	switch action {
-	case engine.ParticipantAdd:
-		change = whatsmeow.ParticipantChangeAdd
-	case engine.ParticipantRemove:
-		change = whatsmeow.ParticipantChangeRemove
-	case engine.ParticipantPromote:
-		change = whatsmeow.ParticipantChangePromote
-	case engine.ParticipantDemote:
-		change = whatsmeow.ParticipantChangeDemote
-	default:
+	change, ok := participantChanges[action]
+	if !ok {
 		return nil, fmt.Errorf("participant action %q: %w", action, engine.ErrUnsupported)
 	}
 	jids, err := userJIDs(participants)
@@ -92,6 +83,14 @@ func (s *session) UpdateParticipants(ctx context.Context, group engine.JID, acti
 		}
 	}
 	return out, nil
+}
+
+// participantChanges are whatsmeow's names of the seam's actions.
+var participantChanges = map[engine.ParticipantAction]whatsmeow.ParticipantChange{
+	engine.ParticipantAdd:     whatsmeow.ParticipantChangeAdd,
+	engine.ParticipantRemove:  whatsmeow.ParticipantChangeRemove,
+	engine.ParticipantPromote: whatsmeow.ParticipantChangePromote,
+	engine.ParticipantDemote:  whatsmeow.ParticipantChangeDemote,
 }
 
 // InviteLink implements engine.Groups.

@@ -1009,3 +1009,49 @@ func TestGroupPresenceAndCallEvents(t *testing.T) {
 		t.Errorf("last seen %v; want just now", gone.LastSeen)
 	}
 }
+
+// TestGroupSettingsMapping: a group notification that changes the
+// settings and the membership at once becomes one GroupUpdate and one
+// GroupParticipants per action, with phone numbers and LIDs the device
+// knows (fakewa does not play settings changes, so the notification is
+// built here).
+func TestGroupSettingsMapping(t *testing.T) {
+	h := newHarness(t, fakewa.Config{}, Config{})
+	ann, ben := h.srv.Phone("15550000041"), h.srv.Phone("15550000042")
+	sess, rec := h.open(1)
+	h.pair(sess, rec, ann)
+	// A message from Ben teaches the device Ben's LID.
+	if _, err := ben.SendText(testContext(t), ann.Number(), "hi"); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent[engine.Message](t, rec)
+
+	s := sess.(*session)
+	group := types.NewJID("120363000000000077", types.GroupServer)
+	benPN := types.NewJID(ben.Number(), types.DefaultUserServer)
+	at := time.Unix(1_800_000_000, 0)
+	s.mu.Lock()
+	evs := s.groupChanges(s.cur, &events.GroupInfo{
+		JID: group, Sender: &benPN, Timestamp: at,
+		Name:     &types.GroupName{Name: "Renamed"},
+		Topic:    &types.GroupTopic{Topic: ""},
+		Announce: &types.GroupAnnounce{IsAnnounce: true},
+		Join:     []types.JID{types.NewJID(ann.Number(), types.DefaultUserServer)},
+		Promote:  []types.JID{benPN},
+	})
+	s.mu.Unlock()
+
+	benJID, annJID := engine.UserJID(ben.Number()), engine.UserJID(ann.Number())
+	yes := true
+	want := []engine.Event{
+		engine.GroupUpdate{Group: engineJID(group), Actor: benJID, ActorPhone: ben.Number(), ActorLID: ben.LID(),
+			Subject: "Renamed", DescriptionSet: true, Announce: &yes, At: at},
+		engine.GroupParticipants{Group: engineJID(group), Actor: benJID, ActorPhone: ben.Number(), ActorLID: ben.LID(),
+			Action: engine.ParticipantAdd, Participants: []engine.Participant{{JID: annJID, Phone: ann.Number(), LID: ann.LID()}}, At: at},
+		engine.GroupParticipants{Group: engineJID(group), Actor: benJID, ActorPhone: ben.Number(), ActorLID: ben.LID(),
+			Action: engine.ParticipantPromote, Participants: []engine.Participant{{JID: benJID, Phone: ben.Number(), LID: ben.LID()}}, At: at},
+	}
+	if !reflect.DeepEqual(evs, want) {
+		t.Errorf("events:\n got  %s\n want %s", describeEvents(evs), describeEvents(want))
+	}
+}

@@ -47,23 +47,22 @@ func (s *session) groupChanges(a *attempt, e *events.GroupInfo) []engine.Event {
 	actor, who := s.person(a, optionalJID(e.Sender), optionalJID(e.SenderPN))
 	group := engineJID(e.JID)
 	var out []engine.Event
-	u := engine.GroupUpdate{Group: group, Actor: actor, ActorPhone: who.phone, ActorLID: who.lid, At: e.Timestamp}
-	changed := false
-	if e.Name != nil {
-		u.Subject, changed = e.Name.Name, true
-	}
-	if e.Topic != nil {
-		u.Description, u.DescriptionSet, changed = e.Topic.Topic, true, true
-	}
-	if e.Announce != nil {
-		announce := e.Announce.IsAnnounce
-		u.Announce, changed = &announce, true
-	}
-	if e.Locked != nil {
-		locked := e.Locked.IsLocked
-		u.Locked, changed = &locked, true
-	}
-	if changed {
+	if e.Name != nil || e.Topic != nil || e.Announce != nil || e.Locked != nil {
+		u := engine.GroupUpdate{Group: group, Actor: actor, ActorPhone: who.phone, ActorLID: who.lid, At: e.Timestamp}
+		if e.Name != nil {
+			u.Subject = e.Name.Name
+		}
+		if e.Topic != nil {
+			u.Description, u.DescriptionSet = e.Topic.Topic, true
+		}
+		if e.Announce != nil {
+			announce := e.Announce.IsAnnounce // a copy: the event stays whatsmeow's
+			u.Announce = &announce
+		}
+		if e.Locked != nil {
+			locked := e.Locked.IsLocked
+			u.Locked = &locked
+		}
 		out = append(out, u)
 	}
 	for _, c := range []struct {
