@@ -5,6 +5,7 @@
 // # URL scheme
 //
 //	/healthz, /readyz          probes (not enveloped)
+//	/metrics                   Prometheus metrics (metrics.go; not enveloped, no key)
 //	/auth/register|login|logout dashboard accounts (JSON, cookie sessions)
 //	/api/openapi.json          the OpenAPI 3.1 document (openapi.json, embedded)
 //	/api/auth/*, /api/keys     who am I, key rotation, workspace keys
@@ -27,6 +28,9 @@
 // Authorization: Bearer, or the wa_session cookie. Never the query string.
 // The middleware resolves it into a principal (workspace, kind live, test,
 // device or session, key, device, user) kept in the request's Locals.
+// Failed logins are throttled per account and per client address: the
+// connection's, or behind Config.TrustedProxies the one X-Forwarded-For
+// gives (client_ip.go).
 // Keys are parsed and checksummed before any lookup and stored as SHA-256
 // hashes; their last use is coalesced in memory and written at most once a
 // minute and at shutdown. Cookie-authenticated changes need same-origin

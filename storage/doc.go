@@ -30,6 +30,14 @@
 // process. A device's messages and a workspace's events each have a single
 // writer (the device's and the workspace's actor).
 //
+// # Reads
+//
+// Tables carry bloom filters and the block cache is DefaultCacheSize
+// unless Options say otherwise. Queued messages are also kept decoded in
+// memory (queue_cache.go): written through by the store's own message
+// writes, so the cache follows the commits, while the queue index stays
+// the truth of what is queued.
+//
 // # Keyspace
 //
 // Keys are built and parsed only in keys.go. Integers in keys are 8-byte
